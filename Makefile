@@ -1,0 +1,51 @@
+# ChatSphere: `make run` starts the platform on embedded defaults; `make test` runs every check.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PACKAGES := shared-contracts/src core-service/src agent-service/src
+
+.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy bench clean
+
+help:
+	@echo "make run    start core (8000), agent (8001) and the worker on embedded PostgreSQL"
+	@echo "make test   lint, types and every test"
+	@echo "make bench  benchmarks (not part of make test)"
+
+$(UV):
+	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+run: install
+	$(UV) run --frozen python scripts/run_local.py
+
+test: install lint typecheck pytest
+
+lint:
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check .
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+typecheck:
+	$(UV) run --frozen mypy $(PACKAGES) scripts testsupport conftest.py
+
+pytest:
+	$(UV) run --frozen pytest
+
+test-contracts: install
+	$(UV) run --frozen pytest shared-contracts/tests
+
+test-core: install
+	$(UV) run --frozen pytest core-service/tests
+
+test-agent: install
+	$(UV) run --frozen pytest agent-service/tests
+
+test-deploy: install
+	$(UV) run --frozen pytest deploy/tests
+
+clean:
+	rm -rf .data .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""ChatSphere agent service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,111 @@
+"""Errors are types; one set of handlers turns every failure into ``{"error", "detail"}``."""
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chatsphere_contracts.v1 import ErrorBody, FieldError
+
+__all__ = ["AppError", "NotFound", "error_response", "install_error_handlers"]
+
+_log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    """Base of every error the API answers on purpose."""
+
+    code: ClassVar[str] = "InternalError"
+    status_code: ClassVar[int] = 500
+    detail: str = "An unexpected error occurred."
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        self.detail = detail or self.detail
+        self.headers = headers
+        super().__init__(self.detail)
+
+
+class NotFound(AppError):
+    """The object does not exist, or belongs to someone else."""
+
+    code = "NotFound"
+    status_code = 404
+    detail = "Not found."
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    detail: str,
+    *,
+    fields: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The JSON answer for any error."""
+    body = ErrorBody(error=code, detail=detail, fields=fields)
+    return JSONResponse(body.to_json_dict(), status_code=status_code, headers=headers)
+
+
+_HTTP_CODES: dict[int, str] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+}
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
+    if exc.status_code >= 500:
+        _log.error("request_failed", error=exc.code, detail=exc.detail)
+    return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    code = _HTTP_CODES.get(exc.status_code, HTTPStatus(exc.status_code).phrase.replace(" ", ""))
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, detail, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    fields = [_field_error(error) for error in exc.errors()]
+    first = fields[0] if fields else None
+    detail = (
+        f"Invalid input at {'.'.join(map(str, first.loc))}: {first.message}"
+        if first
+        else "Invalid input."
+    )
+    return error_response(422, "ValidationError", detail, fields=fields)
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    return FieldError(
+        loc=[part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+        message=str(error.get("msg", "invalid value")),
+        type=str(error.get("type", "value_error")),
+    )
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    _log.exception("unhandled_error", exc_type=type(exc).__name__)
+    return error_response(500, "InternalError", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error path answers with the ``ErrorBody`` shape."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,3 @@
+"""ChatSphere core service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,86 @@
+"""Core service settings, read from ``CORE_*`` environment variables (and ``.env``)."""
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "Settings", "get_settings"]
+
+DEV_JWT_SECRET = "development-only-jwt-secret-change-me-0123456789"  # noqa: S105
+DEV_AGENT_API_KEY = "development-only-agent-key"  # noqa: S105
+
+
+class Environment(StrEnum):
+    """Where the service runs; production refuses development secrets."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting of the core service; see the README for each one."""
+
+    model_config = SettingsConfigDict(env_prefix="CORE_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    service_name: str = "core-service"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CORE_DATABASE_URL", "DATABASE_URL"),
+        description="postgresql+asyncpg://… ; unset means the embedded server of `make run`.",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout_s: float = Field(default=10.0, gt=0)
+    database_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    readiness_timeout_s: float = Field(default=2.0, gt=0)
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "chatsphere-core"
+    jwt_audience: str = "chatsphere-api"
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=3_600)
+
+    agent_url: str = "http://127.0.0.1:8001"
+    agent_api_key: SecretStr = SecretStr(DEV_AGENT_API_KEY)
+    agent_connect_timeout_s: float = Field(default=3.0, gt=0)
+    agent_read_timeout_s: float = Field(default=120.0, gt=0)
+
+    max_request_body_bytes: int = Field(default=2_097_152, ge=1_024)
+    max_upload_body_bytes: int = Field(
+        default=110 * 1_048_576,
+        ge=1_024,
+        description="Hard cap on multipart bodies; each plan's max_upload_mb applies below it.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            raise ValueError("CORE_JWT_SECRET must be set in production")
+        if self.agent_api_key.get_secret_value() == DEV_AGENT_API_KEY:
+            raise ValueError("CORE_AGENT_API_KEY must be set in production")
+        if self.database_url is None:
+            raise ValueError("CORE_DATABASE_URL must be set in production")
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_secret_strength(self) -> Self:
+        if self.jwt_algorithm == "HS256" and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("CORE_JWT_SECRET must be at least 32 bytes for HS256")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

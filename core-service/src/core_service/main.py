@@ -1,0 +1,55 @@
+"""The core FastAPI application and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from core_service import __version__
+from core_service.api import api_router
+from core_service.config import Settings, get_settings
+from core_service.database import create_engine, create_sessionmaker
+from core_service.errors import install_error_handlers
+from core_service.health.router import router as health_router
+from core_service.logging import configure_logging
+from core_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+__all__ = ["create_app"]
+
+_log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the engine is created when it starts and disposed when it stops."""
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        _log.info("core_started", environment=settings.environment.value)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            _log.info("core_stopped")
+
+    app = FastAPI(
+        title="ChatSphere core API",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        max_multipart_bytes=settings.max_upload_body_bytes,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app

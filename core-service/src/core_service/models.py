@@ -1,0 +1,5 @@
+"""Imports every feature's models so that ``Base.metadata`` knows all tables (for Alembic)."""
+
+from core_service.database import Base
+
+__all__ = ["Base"]

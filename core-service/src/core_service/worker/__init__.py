@@ -1,0 +1,1 @@
+"""The background worker that drains the outbox (ingestion and vector deletion jobs)."""

@@ -1,0 +1,69 @@
+"""Core fixtures: a migrated database per session, a fresh state per test, an HTTP client."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from core_service.config import Environment, Settings
+from core_service.main import create_app
+from core_service.migrate import upgrade_to_head_async
+from core_service.models import Base
+from testsupport.postgres import PostgresServer
+
+# Tables whose rows come from migrations (seed data) and must survive between tests.
+SEEDED_TABLES = frozenset({"subscription_plans"})
+
+
+@pytest.fixture(scope="session")
+async def core_database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A core database migrated to head, shared by the session."""
+    name = await postgres_server.create_database("core_test")
+    url = postgres_server.url_for(name, driver="postgresql+asyncpg")
+    await upgrade_to_head_async(url)
+    yield url
+    await postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def core_settings(core_database_url: str) -> Settings:
+    """Settings for tests: the test database, the test environment."""
+    return Settings(environment=Environment.TEST, database_url=core_database_url, log_json=True)
+
+
+@pytest.fixture(scope="session")
+async def core_engine(core_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine for tests that look at the database directly."""
+    engine = create_async_engine(str(core_settings.database_url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def core_db(core_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The core database, emptied of everything but seed data after the test."""
+    yield core_engine
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in SEEDED_TABLES]
+    if tables:
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        async with core_engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def core_app(core_settings: Settings, core_db: AsyncEngine) -> AsyncIterator[FastAPI]:
+    """A started core app (lifespan entered) on the test database."""
+    app = create_app(core_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def core_client(core_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that talks to the core app in-process."""
+    transport = httpx.ASGITransport(app=core_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+        yield client

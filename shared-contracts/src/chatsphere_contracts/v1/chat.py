@@ -1,0 +1,100 @@
+"""``POST /v1/chat`` and ``POST /v1/chat/stream``."""
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from chatsphere_contracts.v1._base import WireModel
+from chatsphere_contracts.v1.index import Namespace
+from chatsphere_contracts.v1.limits import (
+    MAX_HISTORY_MESSAGES,
+    MAX_MESSAGE_CHARS,
+    MAX_TOP_K,
+)
+from chatsphere_contracts.v1.retrieval import RetrievalFilter
+
+__all__ = [
+    "AgentType",
+    "ChatConfig",
+    "ChatRequest",
+    "ChatResponse",
+    "ChatRole",
+    "Citation",
+    "HistoryMessage",
+    "TokenUsage",
+]
+
+
+class ChatRole(StrEnum):
+    """Who wrote a message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class AgentType(StrEnum):
+    """How the agent answers: one retrieval then generation, or a tool-calling loop."""
+
+    RAG = "rag"
+    REACT = "react"
+
+
+class HistoryMessage(WireModel):
+    """One earlier turn of the conversation."""
+
+    role: ChatRole = Field(description="'user' or 'assistant'.")
+    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="Text.")
+
+
+class ChatConfig(WireModel):
+    """The bot's settings that shape this answer; omitted fields take the agent's defaults."""
+
+    system_prompt: str | None = Field(
+        default=None, max_length=8_000, description="Instructions placed before everything else."
+    )
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
+    agent_type: AgentType | None = Field(default=None, description="'rag' (default) or 'react'.")
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="Passages to use.")
+    model: str | None = Field(
+        default=None, max_length=200, description="Model name for the configured provider."
+    )
+    tools: list[str] | None = Field(
+        default=None, max_length=20, description="Tool names the 'react' agent may use."
+    )
+
+
+class ChatRequest(WireModel):
+    """A user's message with the recent history and the bot's configuration."""
+
+    namespace: Namespace = Field(description="Namespace holding the bot's passages.")
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="The message.")
+    history: list[HistoryMessage] = Field(
+        default_factory=list, max_length=MAX_HISTORY_MESSAGES, description="Oldest first."
+    )
+    config: ChatConfig = Field(default_factory=ChatConfig, description="Bot configuration.")
+    filter: RetrievalFilter | None = Field(default=None, description="Optional restriction.")
+
+
+class Citation(WireModel):
+    """A passage the answer used."""
+
+    chunk_id: str = Field(description="Vector id of the passage.")
+    document_id: str = Field(description="Document the passage belongs to.")
+    score: float = Field(description="Retrieval relevance in [0, 1].")
+    snippet: str = Field(description="The part of the passage the answer drew on.")
+
+
+class TokenUsage(WireModel):
+    """Tokens consumed by the answer (estimated where the provider does not count)."""
+
+    input_tokens: int = Field(default=0, ge=0, description="Prompt tokens.")
+    output_tokens: int = Field(default=0, ge=0, description="Generated tokens.")
+
+
+class ChatResponse(WireModel):
+    """The answer with the passages it cites."""
+
+    answer: str = Field(description="The generated or extracted answer.")
+    citations: list[Citation] = Field(description="Passages the answer used.")
+    usage: TokenUsage = Field(description="Token usage.")
+    model: str = Field(description="Model (or 'extractive') that produced the answer.")
