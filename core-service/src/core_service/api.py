@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter
 
+from core_service.errors import ERROR_RESPONSES
+
 __all__ = ["api_router"]
 
-api_router = APIRouter(prefix="/api/v1")
+api_router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)

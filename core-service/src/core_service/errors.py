@@ -12,7 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatsphere_contracts.v1 import ErrorBody, FieldError
 
-__all__ = ["AppError", "NotFound", "error_response", "install_error_handlers"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "AppError",
+    "NotFound",
+    "error_response",
+    "install_error_handlers",
+]
 
 _log = structlog.get_logger(__name__)
 
@@ -50,6 +56,13 @@ def error_response(
     body = ErrorBody(error=code, detail=detail, fields=fields)
     return JSONResponse(body.to_json_dict(), status_code=status_code, headers=headers)
 
+
+_ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503, 504)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+    for status in _ERROR_STATUSES
+}
+"""OpenAPI ``responses`` for routers: every error answers with ``ErrorBody`` (also 422)."""
 
 _HTTP_CODES: dict[int, str] = {
     400: "BadRequest",
