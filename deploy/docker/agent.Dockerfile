@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1.7
+# The agent image: the stateless agent API.
+#   docker build -f deploy/docker/agent.Dockerfile -t chatsphere/agent .
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+
+FROM ${PYTHON_IMAGE} AS build
+COPY --from=uv /uv /usr/local/bin/uv
+# Bytecode is compiled at build time because the root filesystem is read-only at run time;
+# copy mode because the cache mount and the venv live on different filesystems.
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/opt/venv
+WORKDIR /src
+# Dependencies first, from the lock alone, so that a source change reuses this layer.
+COPY pyproject.toml uv.lock ./
+COPY shared-contracts/pyproject.toml shared-contracts/
+COPY core-service/pyproject.toml core-service/
+COPY agent-service/pyproject.toml agent-service/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package agent-service
+COPY shared-contracts/ shared-contracts/
+COPY agent-service/ agent-service/
+# Non-editable: the workspace packages are built into the venv, so /src is not needed later.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package agent-service
+
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 chatsphere \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin chatsphere
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    AGENT_ENVIRONMENT=production
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8001
+# No curl in a slim image; the interpreter is already there.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8001/healthz', timeout=4)"]
+# uvicorn waits forever for open connections unless told otherwise; 20 s stays inside
+# Kubernetes' default 30 s grace period after the preStop pause.
+CMD ["uvicorn", "agent_service.main:create_app", "--factory", \
+     "--host", "0.0.0.0", "--port", "8001", \
+     "--loop", "uvloop", "--http", "httptools", \
+     "--proxy-headers", "--forwarded-allow-ips", "*", \
+     "--timeout-graceful-shutdown", "20", "--timeout-keep-alive", "5"]
