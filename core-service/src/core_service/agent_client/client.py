@@ -1,0 +1,168 @@
+"""``AgentClient``: typed calls to the agent over one shared ``httpx.AsyncClient``.
+
+Only idempotent calls (upsert with caller-chosen ids, delete, retrieve) are retried here; a chat
+is not, because a second answer would be generated and billed.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+import structlog
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from chatsphere_contracts.v1 import (
+    ChatRequest,
+    ChatResponse,
+    DeleteRequest,
+    DeleteResponse,
+    RetrieveRequest,
+    RetrieveResponse,
+    UpsertRequest,
+    UpsertResponse,
+)
+from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
+from core_service.config import Settings
+
+__all__ = ["AgentClient", "ServerSentEvent", "create_agent_http_client"]
+
+_log = structlog.get_logger(__name__)
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    """One ``event:``/``data:`` frame of a stream."""
+
+    event: str
+    data: str
+
+
+def create_agent_http_client(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one pooled client per process; ``transport`` lets tests serve the agent in-process."""
+    timeout = httpx.Timeout(
+        settings.agent_read_timeout_s,
+        connect=settings.agent_connect_timeout_s,
+        pool=settings.agent_connect_timeout_s,
+    )
+    return httpx.AsyncClient(
+        base_url=settings.agent_url,
+        timeout=timeout,
+        transport=transport,
+        headers={"Authorization": f"Bearer {settings.agent_api_key.get_secret_value()}"},
+        event_hooks={"request": [_forward_request_id]},
+    )
+
+
+async def _forward_request_id(request: httpx.Request) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id and "x-request-id" not in request.headers:
+        request.headers["X-Request-ID"] = str(request_id)
+
+
+class AgentClient:
+    """Typed calls to the agent's v1 API; every failure is ``AgentUnavailable`` or rejected."""
+
+    def __init__(self, http: httpx.AsyncClient, *, retry_attempts: int = 3) -> None:
+        self._http = http
+        self._retry_attempts = retry_attempts
+
+    async def upsert(self, request: UpsertRequest) -> UpsertResponse:
+        """Index passages; the same ids again overwrite, so a retry cannot duplicate."""
+        return await self._retried(lambda: self._post("/v1/index/upsert", request, UpsertResponse))
+
+    async def delete(self, request: DeleteRequest) -> DeleteResponse:
+        """Delete vectors by ids, document or namespace."""
+        return await self._retried(lambda: self._post("/v1/index/delete", request, DeleteResponse))
+
+    async def retrieve(self, request: RetrieveRequest) -> RetrieveResponse:
+        """The best passages for a query."""
+        return await self._retried(lambda: self._post("/v1/retrieve", request, RetrieveResponse))
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        """One answer with citations; not retried."""
+        return await self._post("/v1/chat", request, ChatResponse)
+
+    @asynccontextmanager
+    async def chat_stream(
+        self, request: ChatRequest
+    ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+        """The agent's server-sent events as they arrive; the connection closes on exit."""
+        try:
+            async with self._http.stream(
+                "POST",
+                "/v1/chat/stream",
+                content=request.model_dump_json(),
+                headers={"Content-Type": "application/json"},
+            ) as response:
+                if response.is_error:
+                    await response.aread()
+                    _raise_for_status(response)
+                yield _read_events(response)
+        except httpx.TransportError as error:
+            raise AgentUnavailable from error
+
+    async def _retried(self, call: Callable[[], Awaitable[ResponseT]]) -> ResponseT:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry_attempts),
+            wait=wait_exponential_jitter(initial=0.2, max=2.0, jitter=0.2),
+            retry=retry_if_exception_type(AgentUnavailable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _post(self, path: str, request: BaseModel, model: type[ResponseT]) -> ResponseT:
+        try:
+            response = await self._http.post(
+                path,
+                content=request.model_dump_json(),
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.TransportError as error:
+            _log.warning("agent_unreachable", path=path, error=type(error).__name__)
+            raise AgentUnavailable from error
+        _raise_for_status(response)
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as error:
+            raise AgentRejected("The assistant answered in an unexpected shape.") from error
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        _log.warning("agent_failed", status=response.status_code, path=response.request.url.path)
+        raise AgentUnavailable
+    if response.is_error:
+        _log.error("agent_rejected", status=response.status_code, body=response.text[:500])
+        raise AgentRejected
+
+
+async def _read_events(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+    event, data = "message", list[str]()
+    try:
+        async for line in response.aiter_lines():
+            if not line:
+                if data:
+                    yield ServerSentEvent(event, "\n".join(data))
+                event, data = "message", list[str]()
+            elif line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+    except httpx.TransportError as error:
+        raise AgentUnavailable from error
+    if data:
+        yield ServerSentEvent(event, "\n".join(data))

@@ -1,0 +1,1 @@
+"""Bots: a user's chatbots and their configuration."""
