@@ -30,8 +30,15 @@ async def core_database_url(postgres_server: PostgresServer) -> AsyncIterator[st
 
 @pytest.fixture(scope="session")
 def core_settings(core_database_url: str) -> Settings:
-    """Settings for tests: the test database, the test environment."""
-    return Settings(environment=Environment.TEST, database_url=core_database_url, log_json=True)
+    """Settings for tests: the test database, the test environment, cheap argon2 parameters."""
+    return Settings(
+        environment=Environment.TEST,
+        database_url=core_database_url,
+        log_json=True,
+        argon2_time_cost=1,
+        argon2_memory_kib=1_024,
+        argon2_parallelism=1,
+    )
 
 
 @pytest.fixture(scope="session")

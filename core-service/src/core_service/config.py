@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,11 +43,37 @@ class Settings(BaseSettings):
     readiness_timeout_s: float = Field(default=2.0, gt=0)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_algorithm: str = "HS256"
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
     jwt_issuer: str = "chatsphere-core"
     jwt_audience: str = "chatsphere-api"
+    jwt_private_key: SecretStr | None = Field(
+        default=None, description="PEM signing key for RS256/EdDSA (unused with HS256)."
+    )
+    jwt_key_id: str | None = Field(
+        default=None, description="`kid` of tokens signed now; required for RS256/EdDSA."
+    )
+    jwt_verification_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Older public keys (kid -> PEM), accepted while their tokens live.",
+    )
+    jwt_leeway_s: int = Field(default=10, ge=0, le=120)
     access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=3_600)
+
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
+    argon2_parallelism: int = Field(default=4, ge=1, le=64)
+
+    rate_limit_login_per_address: int = Field(default=30, ge=1)
+    rate_limit_login_per_account: int = Field(default=5, ge=1)
+    rate_limit_login_window_s: int = Field(default=900, ge=1)
+    rate_limit_register_per_address: int = Field(default=20, ge=1)
+    rate_limit_register_window_s: int = Field(default=3_600, ge=1)
+
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="`whsec_…` signing secret; the webhook answers 503 without it."
+    )
+    stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
 
     agent_url: str = "http://127.0.0.1:8001"
     agent_api_key: SecretStr = SecretStr(DEV_AGENT_API_KEY)
@@ -77,6 +103,19 @@ class Settings(BaseSettings):
     def _jwt_secret_strength(self) -> Self:
         if self.jwt_algorithm == "HS256" and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("CORE_JWT_SECRET must be at least 32 bytes for HS256")
+        if self.jwt_algorithm != "HS256" and (self.jwt_private_key is None or not self.jwt_key_id):
+            raise ValueError(
+                "CORE_JWT_PRIVATE_KEY and CORE_JWT_KEY_ID are required for RS256/EdDSA"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _argon2_at_least_owasp_in_production(self) -> Self:
+        # OWASP's minimum is 19 MiB with t=2 (or more memory with t=1); tests may go lower.
+        if self.environment is Environment.PRODUCTION and (
+            self.argon2_memory_kib < 19_456 or self.argon2_time_cost < 2
+        ):
+            raise ValueError("argon2 parameters below OWASP's minimum (19456 KiB, t=2)")
         return self
 
 

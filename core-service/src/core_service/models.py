@@ -1,5 +1,11 @@
 """Imports every feature's models so that ``Base.metadata`` knows all tables (for Alembic)."""
 
+from core_service.auth.models import RefreshToken  # noqa: F401
+from core_service.billing.models import StripeEvent  # noqa: F401
 from core_service.database import Base
+from core_service.plans.models import SubscriptionPlan  # noqa: F401
+from core_service.ratelimit.models import RateLimitBucket  # noqa: F401
+from core_service.usage.models import UsageCounter  # noqa: F401
+from core_service.users.models import User  # noqa: F401
 
 __all__ = ["Base"]

@@ -1,0 +1,1 @@
+"""Registration, login, access and refresh tokens."""

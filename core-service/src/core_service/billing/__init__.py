@@ -1,0 +1,1 @@
+"""Stripe subscriptions: the signed webhook that moves users between plans."""

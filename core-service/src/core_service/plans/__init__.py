@@ -1,0 +1,1 @@
+"""Subscription plans and their limits."""

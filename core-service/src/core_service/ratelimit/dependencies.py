@@ -1,0 +1,28 @@
+"""Hits counted in their own short transaction, so that they survive a failed request."""
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core_service.ratelimit import service as ratelimit_service
+from core_service.ratelimit.service import Limit
+
+__all__ = ["client_address", "count_hit"]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn resolves ``X-Forwarded-For`` from trusted proxies)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def count_hit(request: Request, *, key: str, limit: Limit) -> None:
+    """Count a hit and commit it at once; ``RateLimited`` when over the limit.
+
+    The request's own transaction rolls back when a login fails, which would erase the
+    count; a separate, committed transaction keeps it and shows it to every replica.
+    """
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            await ratelimit_service.hit(session, key=key, limit=limit)
+        finally:
+            await session.commit()

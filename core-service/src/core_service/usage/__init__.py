@@ -1,0 +1,1 @@
+"""Usage metering against plan limits."""
