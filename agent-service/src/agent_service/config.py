@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector base URL; tracing is off while unset."
+    )
+    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
     database_url: str | None = Field(
         default=None,
         description="postgresql://… of the agent's own vector database (pgvector store).",

@@ -12,6 +12,7 @@ from agent_service.database import create_pool
 from agent_service.errors import install_error_handlers
 from agent_service.logging import configure_logging
 from agent_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from agent_service.observability import install_observability
 from agent_service.routing.health import router as health_router
 
 __all__ = ["create_app"]
@@ -45,4 +46,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_multipart_bytes=settings.max_request_body_bytes,
     )
     app.add_middleware(RequestContextMiddleware)
+    install_observability(app, settings)
     return app

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    worker_metrics_port: int | None = Field(
+        default=None, ge=1, le=65_535, description="Port the worker serves its metrics on."
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector base URL; tracing is off while unset."
+    )
+    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CORE_DATABASE_URL", "DATABASE_URL"),

@@ -14,6 +14,7 @@ from core_service.errors import install_error_handlers
 from core_service.health.router import router as health_router
 from core_service.logging import configure_logging
 from core_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from core_service.observability import install_observability
 
 __all__ = ["create_app"]
 
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_multipart_bytes=settings.max_upload_body_bytes,
     )
     app.add_middleware(RequestContextMiddleware)
+    install_observability(app, settings)
     return app

@@ -1,0 +1,109 @@
+"""Prometheus metrics: the series every part of core observes, and how they are served.
+
+The metric objects live in the process-wide default registry, so a feature module observes them
+with a plain import (``from core_service.observability import metrics``). The API serves them at
+``/metrics``; the worker, which has no HTTP server of its own, serves them on its own port.
+"""
+
+import time
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "AGENT_CALL_DURATION",
+    "HTTP_REQUEST_DURATION",
+    "HTTP_REQUESTS",
+    "INGESTION_JOBS",
+    "JOB_QUEUE_DEPTH",
+    "HttpMetricsMiddleware",
+    "metrics_endpoint",
+    "start_worker_metrics_server",
+]
+
+UNMATCHED_ROUTE = "unmatched"
+
+HTTP_REQUESTS = Counter(
+    "chatsphere_core_http_requests_total",
+    "HTTP requests answered, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "chatsphere_core_http_request_duration_seconds",
+    "Time from request start to the last byte of the response (streams included).",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+AGENT_CALL_DURATION = Histogram(
+    "chatsphere_core_agent_call_duration_seconds",
+    "Calls from core to the agent service, by agent endpoint and outcome (ok, error, unavailable).",
+    ["endpoint", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+INGESTION_JOBS = Counter(
+    "chatsphere_core_ingestion_jobs_total",
+    "Outbox jobs finished by the worker, by job kind and the state they reached.",
+    ["kind", "state"],
+)
+JOB_QUEUE_DEPTH = Gauge(
+    "chatsphere_core_job_queue_depth",
+    "Outbox jobs waiting to be claimed, by job kind.",
+    ["kind"],
+)
+
+
+class HttpMetricsMiddleware:
+    """Counts and times every HTTP request by its route template (never the raw path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record_status)
+        finally:
+            # The router fills in scope["route"]; unknown paths share one label so that
+            # scanners cannot blow up the number of series.
+            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+            HTTP_REQUEST_DURATION.labels(method=method, route=route).observe(
+                time.perf_counter() - started
+            )
+
+
+async def metrics_endpoint(_request: Request) -> Response:
+    """The Prometheus text exposition of every metric of this process."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def start_worker_metrics_server(port: int, *, host: str = "0.0.0.0") -> WSGIServer:  # noqa: S104
+    """Serve this process's metrics on ``port`` from a daemon thread; call ``shutdown()`` to stop.
+
+    The worker's container health check and Prometheus both scrape this port.
+    """
+    server, _thread = start_http_server(port, addr=host)
+    return server

@@ -1,0 +1,139 @@
+"""/metrics after real traffic, and traces exported to an OTLP collector when one is configured."""
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from core_service.config import Settings
+from core_service.main import create_app
+from testsupport.otlp_collector import running_otlp_collector
+
+NAMED_SERIES = {
+    "chatsphere_core_http_requests",
+    "chatsphere_core_http_request_duration_seconds",
+    "chatsphere_core_agent_call_duration_seconds",
+    "chatsphere_core_ingestion_jobs",
+    "chatsphere_core_job_queue_depth",
+}
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+INCOMING_TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+StartClient = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def client_for(core_settings: Settings) -> AsyncIterator[StartClient]:
+    """Starts a core app with extra settings and gives an in-process client for it."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: object) -> httpx.AsyncClient:
+            app = create_app(core_settings.model_copy(update=overrides))
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            transport = httpx.ASGITransport(app=app)
+            client = httpx.AsyncClient(transport=transport, base_url="http://core")
+            return await stack.enter_async_context(client)
+
+        yield start
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics_count_requests_by_route_template_and_status(
+    core_client: httpx.AsyncClient,
+) -> None:
+    before = _samples((await core_client.get("/metrics")).text)
+    await core_client.get("/healthz")
+    await core_client.get("/healthz")
+    await core_client.get("/no/such/page/12345")
+    await core_client.post("/api/v1/anything", content=b"x" * 3_000_000)
+    answer = await core_client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    after = _samples(answer.text)
+
+    def delta(route: str, status: str, method: str = "GET") -> float:
+        key = (
+            "chatsphere_core_http_requests_total",
+            frozenset({("method", method), ("route", route), ("status", status)}),
+        )
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert delta("/healthz", "200") == 2
+    # Unknown paths share one label: a scanner cannot create a series per path.
+    assert delta("unmatched", "404") == 1
+    assert delta("unmatched", "413", method="POST") == 1
+    assert not any("12345" in dict(labels).get("route", "") for _, labels in after)
+    count_key = (
+        "chatsphere_core_http_request_duration_seconds_count",
+        frozenset({("method", "GET"), ("route", "/healthz")}),
+    )
+    assert after[count_key] - before.get(count_key, 0.0) == 2
+
+
+async def test_metrics_declare_every_named_series(core_client: httpx.AsyncClient) -> None:
+    families = {
+        f.name for f in text_string_to_metric_families((await core_client.get("/metrics")).text)
+    }
+    assert families >= NAMED_SERIES
+    schema = (await core_client.get("/openapi.json")).json()
+    assert "/metrics" not in schema["paths"]
+
+
+async def test_metrics_can_be_switched_off(client_for: StartClient) -> None:
+    client = await client_for(metrics_enabled=False)
+    assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_no_tracing_without_an_exporter(
+    client_for: StartClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = await client_for()
+    await client.get("/healthz", headers={"traceparent": INCOMING_TRACEPARENT})
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    requests = [line for line in lines if line.get("event") == "request"]
+    assert requests
+    assert not any("trace_id" in line for line in requests)
+
+
+async def test_traces_follow_the_callers_traceparent_and_reach_the_collector(
+    core_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running_otlp_collector() as collector:
+        app = create_app(
+            core_settings.model_copy(update={"otel_exporter_otlp_endpoint": collector.endpoint})
+        )
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://core") as client:
+                answer = await client.get(
+                    "/openapi.json", headers={"traceparent": INCOMING_TRACEPARENT}
+                )
+                assert answer.status_code == 200
+        # Leaving the lifespan shut the tracer provider down, which flushed the batch.
+        spans = [span for span in collector.spans if span.trace_id == TRACE_ID]
+    assert spans, collector.spans
+    assert {span.service for span in spans} == {"core-service"}
+    assert any(span.parent_span_id == "00f067aa0ba902b7" for span in spans)
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    logged = [
+        line
+        for line in lines
+        if line.get("event") == "request" and line.get("path") == "/openapi.json"
+    ]
+    assert logged
+    assert logged[-1]["trace_id"] == TRACE_ID
+    assert logged[-1]["request_id"]
