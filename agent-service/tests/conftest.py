@@ -1,13 +1,18 @@
 """Agent fixtures: a vector database per session and an HTTP client on a started app."""
 
+import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pgvector.asyncpg import register_vector
 
-from agent_service.config import Environment, Settings
+from agent_service.config import DEVELOPMENT_API_KEY, Environment, Settings
+from agent_service.database import plain_dsn
 from agent_service.main import create_app
+from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
 from testsupport.postgres import PostgresServer
 
 
@@ -39,3 +44,39 @@ async def agent_client(agent_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=agent_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
         yield client
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    """The development key's header (accepted while no keys are configured)."""
+    return {"Authorization": f"Bearer {DEVELOPMENT_API_KEY}"}
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace no other test uses."""
+    return f"bot-{uuid.uuid4()}"
+
+
+_CONTRACT_TABLE = table_name_for("store-tests", 256)
+
+
+@pytest.fixture(scope="session")
+async def pgvector_pool(agent_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test database with a 256-dimension passages table."""
+    dsn = plain_dsn(agent_database_url)
+    connection = await asyncpg.connect(dsn)
+    try:
+        for _ in range(2):  # the second run proves the schema set-up is idempotent
+            await ensure_schema(connection, table=_CONTRACT_TABLE, dimensions=256)
+    finally:
+        await connection.close()
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, init=register_vector)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def pgvector_store(pgvector_pool: asyncpg.Pool) -> PgVectorStore:
+    """The pgvector store on the test table."""
+    return PgVectorStore(pgvector_pool, table=_CONTRACT_TABLE)

@@ -2,11 +2,24 @@
 
 from enum import StrEnum
 from functools import lru_cache
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Environment", "Settings", "get_settings"]
+__all__ = [
+    "DEVELOPMENT_API_KEY",
+    "ChatProviderKind",
+    "EmbedderKind",
+    "Environment",
+    "ServiceKey",
+    "Settings",
+    "VectorStoreKind",
+    "get_settings",
+]
+
+DEVELOPMENT_API_KEY = "development-only-agent-key"  # noqa: S105 - a documented development default
+"""Accepted outside production while no service keys are configured (core's default key)."""
 
 
 class Environment(StrEnum):
@@ -15,6 +28,39 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class EmbedderKind(StrEnum):
+    """Which embedding model turns text into vectors."""
+
+    HASH = "hash"
+    GEMINI = "gemini"
+    LOCAL = "local"
+
+
+class VectorStoreKind(StrEnum):
+    """Where vectors are kept."""
+
+    PGVECTOR = "pgvector"
+    PINECONE = "pinecone"
+
+
+class ChatProviderKind(StrEnum):
+    """Which model writes answers."""
+
+    EXTRACTIVE = "extractive"
+    GEMINI = "gemini"
+    OPENAI = "openai"
+
+
+class ServiceKey(BaseModel):
+    """One caller's key, stored as its SHA-256 so that the settings never hold the key itself."""
+
+    name: str = Field(min_length=1, max_length=100, description="Who holds the key, for logs.")
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="Hex SHA-256 of the key.")
+    namespace_prefixes: list[str] | None = Field(
+        default=None, description="Namespaces the key may touch; null means all."
+    )
 
 
 class Settings(BaseSettings):
@@ -42,6 +88,66 @@ class Settings(BaseSettings):
     readiness_timeout_s: float = Field(default=2.0, gt=0)
 
     max_request_body_bytes: int = Field(default=8 * 1_048_576, ge=1_024)
+    max_texts_per_request: int = Field(default=256, ge=1, le=256)
+    max_chunks_per_upsert: int = Field(default=500, ge=1, le=500)
+    max_query_chars: int = Field(default=4_000, ge=1, le=4_000)
+
+    api_keys: list[ServiceKey] = Field(default_factory=list)
+
+    embedder: EmbedderKind = EmbedderKind.HASH
+    hash_dimensions: int = Field(default=1024, ge=64, le=2000)
+    embedding_batch_size: int = Field(default=100, ge=1, le=100)
+    local_embedding_model: str | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers model; default: the shipped one.",
+    )
+
+    vector_store: VectorStoreKind = VectorStoreKind.PGVECTOR
+    hybrid_search: bool = True
+    hybrid_candidates: int = Field(default=50, ge=1, le=500)
+    rrf_k: int = Field(default=60, ge=1, le=1000)
+    hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+    pinecone_api_key: SecretStr | None = None
+    pinecone_index_host: str | None = None
+    pinecone_upsert_batch_size: int = Field(default=100, ge=1, le=1000)
+
+    chat_provider: ChatProviderKind = ChatProviderKind.EXTRACTIVE
+    default_top_k: int = Field(default=5, ge=1, le=50)
+    default_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    react_max_steps: int = Field(default=6, ge=1, le=25)
+    max_output_tokens: int = Field(default=1024, ge=16, le=65_536)
+
+    google_api_key: SecretStr | None = None
+    gemini_chat_model: str = "gemini-2.5-flash"
+    gemini_embedding_model: str = "gemini-embedding-001"
+    gemini_embedding_dimensions: Literal[768, 1536] = 768
+
+    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_api_key: SecretStr | None = None
+    openai_chat_model: str = "llama3.2"
+
+    provider_connect_timeout_s: float = Field(default=5.0, gt=0)
+    provider_timeout_s: float = Field(default=60.0, gt=0)
+    provider_max_retries: int = Field(default=3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _production_needs_real_settings(self) -> Self:
+        if self.environment is Environment.PRODUCTION and not self.api_keys:
+            raise ValueError("AGENT_API_KEYS must be set in production")
+        if self.embedder is EmbedderKind.GEMINI or self.chat_provider is ChatProviderKind.GEMINI:
+            if self.google_api_key is None:
+                raise ValueError("AGENT_GOOGLE_API_KEY is required for the gemini provider")
+        if self.vector_store is VectorStoreKind.PINECONE:
+            if self.pinecone_api_key is None or not self.pinecone_index_host:
+                raise ValueError(
+                    "AGENT_PINECONE_API_KEY and AGENT_PINECONE_INDEX_HOST are required"
+                )
+        return self
+
+    @property
+    def accepts_development_key(self) -> bool:
+        """The development key works only outside production and only while no keys are set."""
+        return self.environment is not Environment.PRODUCTION and not self.api_keys
 
 
 @lru_cache

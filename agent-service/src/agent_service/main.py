@@ -7,13 +7,17 @@ import structlog
 from fastapi import FastAPI
 
 from agent_service import __version__
-from agent_service.config import Settings, get_settings
-from agent_service.database import create_pool
+from agent_service.config import Settings, VectorStoreKind, get_settings
 from agent_service.errors import install_error_handlers
 from agent_service.logging import configure_logging
 from agent_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from agent_service.observability import install_observability
+from agent_service.routing.chat import router as chat_router
+from agent_service.routing.embeddings import router as embeddings_router
 from agent_service.routing.health import router as health_router
+from agent_service.routing.index import router as index_router
+from agent_service.routing.retrieval import router as retrieval_router
+from agent_service.runtime import build_embedder, build_runtime, open_vector_pool
 
 __all__ = ["create_app"]
 
@@ -27,12 +31,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings)
+        embedder = build_embedder(settings)
+        # Pinecone needs no database; pgvector (the default) does.
+        needs_pool = settings.vector_store is VectorStoreKind.PGVECTOR or settings.database_url
+        app.state.pool = await open_vector_pool(settings, embedder) if needs_pool else None
+        app.state.runtime = build_runtime(settings, embedder, app.state.pool)
         _log.info("agent_started", environment=settings.environment.value)
         try:
             yield
         finally:
-            await app.state.pool.close()
+            await app.state.runtime.aclose()
+            if app.state.pool is not None:
+                await app.state.pool.close()
             _log.info("agent_stopped")
 
     app = FastAPI(title="ChatSphere agent API", version=__version__, lifespan=lifespan)
@@ -40,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pool = None
     install_error_handlers(app)
     app.include_router(health_router)
+    for router in (embeddings_router, index_router, retrieval_router, chat_router):
+        app.include_router(router)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,

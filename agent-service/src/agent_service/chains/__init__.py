@@ -1,0 +1,1 @@
+"""Chat chains: retrieval-augmented generation and the tool-calling agent."""

@@ -1,0 +1,34 @@
+"""Picks the answer path for a chat request and collects streamed answers."""
+
+from agent_service.chains.rag import extractive_answer_stream
+from agent_service.config import ChatProviderKind
+from agent_service.generation.answers import AnswerComplete, AnswerStream
+from agent_service.runtime import AgentRuntime
+from chatsphere_contracts.v1 import ChatRequest, ChatResponse
+
+__all__ = ["answer", "answer_stream"]
+
+
+def answer_stream(runtime: AgentRuntime, request: ChatRequest) -> AnswerStream:
+    """The answer as it is produced: text pieces, then one ``AnswerComplete``."""
+    settings = runtime.settings
+    top_k = request.config.top_k or settings.default_top_k
+    if settings.chat_provider is ChatProviderKind.EXTRACTIVE:
+        # Without a model there is no tool calling: 'react' answers like 'rag'.
+        return extractive_answer_stream(runtime.retriever, request, top_k=top_k)
+    raise NotImplementedError(settings.chat_provider)
+
+
+async def answer(runtime: AgentRuntime, request: ChatRequest) -> ChatResponse:
+    """The whole answer at once."""
+    pieces: list[str] = []
+    async for event in answer_stream(runtime, request):
+        if isinstance(event, AnswerComplete):
+            return ChatResponse(
+                answer="".join(pieces),
+                citations=event.citations,
+                usage=event.usage,
+                model=event.model,
+            )
+        pieces.append(event)
+    raise RuntimeError("the answer stream ended without its summary")

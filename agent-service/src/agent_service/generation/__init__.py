@@ -1,0 +1,1 @@
+"""Answer generation: the extractive answerer and LLM/agent factories."""

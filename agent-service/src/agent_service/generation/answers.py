@@ -1,0 +1,65 @@
+"""What every answer path produces: text pieces, then one closing summary."""
+
+import math
+import re
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+
+from agent_service.retrieval.store import StoredMatch
+from chatsphere_contracts.v1 import Citation, TokenUsage
+
+__all__ = [
+    "AnswerComplete",
+    "AnswerEvent",
+    "AnswerStream",
+    "cited_numbers",
+    "citation_for",
+    "estimate_tokens",
+    "numbered_passages",
+]
+
+_SNIPPET_CHARS = 300
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerComplete:
+    """Sent once, after the last piece of text."""
+
+    citations: list[Citation]
+    usage: TokenUsage
+    model: str
+
+
+AnswerEvent = str | AnswerComplete
+"""A piece of answer text, or the closing summary."""
+AnswerStream = AsyncGenerator[AnswerEvent, None]
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: used where the provider does not count."""
+    return math.ceil(len(text) / 4)
+
+
+def citation_for(match: StoredMatch, snippet: str | None = None) -> Citation:
+    """A citation of a passage, with the part quoted (or its beginning)."""
+    text = snippet if snippet is not None else match.text
+    if len(text) > _SNIPPET_CHARS:
+        text = text[: _SNIPPET_CHARS - 1].rstrip() + "…"
+    score = min(max(match.score, 0.0), 1.0)
+    return Citation(chunk_id=match.id, document_id=match.document_id, score=score, snippet=text)
+
+
+def numbered_passages(matches: Sequence[StoredMatch], *, start: int = 1) -> str:
+    """Passages as the model sees them: ``[n] text``, so that it can cite by number."""
+    return "\n\n".join(f"[{n}] {match.text}" for n, match in enumerate(matches, start=start))
+
+
+def cited_numbers(answer: str, available: int) -> list[int]:
+    """The passage numbers an answer cites with ``[n]``, in order of first use."""
+    seen: list[int] = []
+    for found in _MARKER.findall(answer):
+        number = int(found)
+        if 1 <= number <= available and number not in seen:
+            seen.append(number)
+    return seen

@@ -1,0 +1,1 @@
+"""Embedding: text to vectors, behind one interface chosen by settings."""

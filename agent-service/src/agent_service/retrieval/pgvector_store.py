@@ -1,0 +1,173 @@
+"""Vectors in the agent's own PostgreSQL: one table, a namespace column, HNSW and full-text."""
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from pgvector import Vector
+
+from agent_service.ingestion.embedders import Matrix
+from agent_service.retrieval.store import StoredMatch, VectorRecord
+
+__all__ = ["PgVectorStore", "ensure_schema", "table_name_for"]
+
+_MAX_QUERY_WORDS = 64
+_QUERY_WORD = re.compile(r"[^\W_]+")
+
+
+def table_name_for(model: str, dimensions: int) -> str:
+    """One table per embedding model: vectors of different models are not comparable."""
+    slug = re.sub(r"[^a-z0-9]+", "_", f"{model}_{dimensions}".lower()).strip("_")
+    return f"passages_{slug}"[:63]
+
+
+async def ensure_schema(connection: asyncpg.Connection, *, table: str, dimensions: int) -> None:
+    """Create the extension, table and indexes if missing; safe when replicas start together."""
+    async with connection.transaction():
+        # Concurrent CREATE ... IF NOT EXISTS can still collide on the catalog; serialise them.
+        await connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('chatsphere-agent-schema'))"
+        )
+        await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        await connection.execute(_SCHEMA.format(table=table, dimensions=dimensions))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {table} (
+    namespace text NOT NULL,
+    id text NOT NULL,
+    document_id text NOT NULL,
+    content text NOT NULL,
+    metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    embedding vector({dimensions}) NOT NULL,
+    content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (namespace, id)
+);
+CREATE INDEX IF NOT EXISTS {table}_embedding_idx
+    ON {table} USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX IF NOT EXISTS {table}_content_tsv_idx ON {table} USING gin (content_tsv);
+CREATE INDEX IF NOT EXISTS {table}_document_idx ON {table} (namespace, document_id);
+"""
+
+
+class PgVectorStore:
+    """The default store. Upsert is ``INSERT … ON CONFLICT (namespace, id) DO UPDATE``."""
+
+    def __init__(self, pool: asyncpg.Pool, *, table: str, ef_search: int = 100) -> None:
+        self._pool = pool
+        self._table = table
+        self._ef_search = ef_search
+
+    @property
+    def supports_keyword_search(self) -> bool:
+        """PostgreSQL full-text search is available."""
+        return True
+
+    @property
+    def counts_deletions(self) -> bool:
+        """``DELETE`` reports exact row counts."""
+        return True
+
+    async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> int:
+        """Write records in one statement, overwriting same ids."""
+        if not records:
+            return 0
+        await self._pool.execute(
+            f"""
+            INSERT INTO {self._table} (namespace, id, document_id, content, metadata, embedding)
+            SELECT $1, r.id, r.document_id, r.content, r.metadata::jsonb, r.embedding
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::vector[])
+                AS r(id, document_id, content, metadata, embedding)
+            ON CONFLICT (namespace, id) DO UPDATE SET
+                document_id = EXCLUDED.document_id, content = EXCLUDED.content,
+                metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, updated_at = now()
+            """,  # noqa: S608 - the table name is derived from settings, never from input
+            namespace,
+            [record.id for record in records],
+            [record.document_id for record in records],
+            [record.text for record in records],
+            [json.dumps(record.metadata) for record in records],
+            # Wrapped: asyncpg would read a bare ndarray inside vector[] as a nested array.
+            [Vector(record.vector) for record in records],
+        )
+        return len(records)
+
+    async def delete_ids(self, namespace: str, ids: Sequence[str]) -> int:
+        """Remove these ids from the namespace."""
+        sql = f"DELETE FROM {self._table} WHERE namespace = $1 AND id = ANY($2::text[])"  # noqa: S608
+        return _row_count(await self._pool.execute(sql, namespace, list(ids)))
+
+    async def delete_document(self, namespace: str, document_id: str) -> int:
+        """Remove one document's passages."""
+        sql = f"DELETE FROM {self._table} WHERE namespace = $1 AND document_id = $2"  # noqa: S608
+        return _row_count(await self._pool.execute(sql, namespace, document_id))
+
+    async def delete_all(self, namespace: str) -> int:
+        """Remove the namespace."""
+        sql = f"DELETE FROM {self._table} WHERE namespace = $1"  # noqa: S608
+        return _row_count(await self._pool.execute(sql, namespace))
+
+    async def vector_search(
+        self, namespace: str, vector: Matrix, *, top_k: int, document_ids: Sequence[str] | None
+    ) -> list[StoredMatch]:
+        """HNSW nearest neighbours inside the namespace (and documents), best first."""
+        sql = f"""
+            SELECT id, document_id, content, metadata, 1 - (embedding <=> $1) AS score
+            FROM {self._table}
+            WHERE namespace = $2 AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
+            ORDER BY embedding <=> $1
+            LIMIT $4
+        """  # noqa: S608
+        async with self._pool.acquire() as connection, connection.transaction():
+            # The namespace filter is applied after the index scan: without iterative scans a
+            # small namespace in a big table would get fewer than top_k rows back.
+            await connection.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            await connection.execute(f"SET LOCAL hnsw.ef_search = {int(self._ef_search)}")
+            rows = await connection.fetch(sql, vector, namespace, _ids(document_ids), top_k)
+        # relaxed_order may return rows slightly out of order.
+        return sorted((_match(row) for row in rows), key=lambda match: -match.score)
+
+    async def keyword_search(
+        self, namespace: str, query: str, *, top_k: int, document_ids: Sequence[str] | None
+    ) -> list[StoredMatch]:
+        """Full-text matches of any of the query's words, ranked by ``ts_rank``."""
+        terms = _QUERY_WORD.findall(query)[:_MAX_QUERY_WORDS]
+        if not terms:
+            return []
+        # websearch_to_tsquery never raises on user input; 'or' makes any word enough to match.
+        sql = f"""
+            SELECT id, document_id, content, metadata, ts_rank(content_tsv, q, 1) AS score
+            FROM {self._table}, websearch_to_tsquery('english', $1) AS q
+            WHERE namespace = $2 AND content_tsv @@ q
+                AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
+            ORDER BY score DESC, id
+            LIMIT $4
+        """  # noqa: S608
+        rows = await self._pool.fetch(sql, " or ".join(terms), namespace, _ids(document_ids), top_k)
+        return [_match(row) for row in rows]
+
+    async def aclose(self) -> None:
+        """The pool belongs to the app's lifespan."""
+
+
+def _ids(document_ids: Sequence[str] | None) -> list[str] | None:
+    return None if document_ids is None else list(document_ids)
+
+
+def _match(row: asyncpg.Record) -> StoredMatch:
+    metadata: Any = row["metadata"]
+    return StoredMatch(
+        id=row["id"],
+        document_id=row["document_id"],
+        text=row["content"],
+        score=float(row["score"]),
+        metadata=json.loads(metadata) if isinstance(metadata, str) else dict(metadata),
+    )
+
+
+def _row_count(status: str) -> int:
+    """``DELETE 3`` → 3."""
+    return int(status.rsplit(" ", 1)[-1])
