@@ -75,7 +75,7 @@ def test_app_containers_are_hardened_and_get_time_to_drain(
     for name in ("core", "worker", "agent"):
         service = services[name]
         assert service["read_only"] is True, name
-        assert service["tmpfs"] == ["/tmp"], name
+        assert service["tmpfs"] == ["/tmp"], name  # noqa: S108 - a mount point
         assert service["cap_drop"] == ["ALL"], name
         grace = int(service["stop_grace_period"].removesuffix("s"))
         assert grace > 20, f"{name}: must outlast uvicorn's 20 s graceful shutdown"
