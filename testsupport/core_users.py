@@ -1,13 +1,19 @@
 """Sign up users through the core HTTP API, for the core tests of every feature."""
 
+import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["SignedUpUser", "signup"]
+from core_service.config import Settings
+from core_service.main import create_app
+
+__all__ = ["SignedUpUser", "core_client_for", "plans_restored", "signup"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +69,49 @@ async def signup(
         refresh_token=body["refresh_token"],
         headers={"Authorization": f"Bearer {body['access_token']}"},
     )
+
+
+@asynccontextmanager
+async def core_client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A started core app built with ``settings`` and a client talking to it in-process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+            yield client
+
+
+_PLAN_COLUMNS = (
+    "price",
+    "description",
+    "stripe_price_id",
+    "max_bots",
+    "max_documents",
+    "max_messages_per_month",
+    "max_upload_mb",
+    "max_storage_mb",
+)
+
+
+@asynccontextmanager
+async def plans_restored(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Put the seeded plans back as they were after a test that edits them."""
+    columns = ", ".join(_PLAN_COLUMNS)
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            text(f"SELECT id, features, {columns} FROM subscription_plans")  # noqa: S608
+        )
+        rows = [dict(row) for row in result.mappings()]
+    try:
+        yield
+    finally:
+        assignments = ", ".join(f"{name} = :{name}" for name in _PLAN_COLUMNS)
+        statement = text(
+            f"UPDATE subscription_plans SET {assignments}, features = CAST(:features AS jsonb) "  # noqa: S608
+            "WHERE id = :id"
+        )
+        async with engine.begin() as connection:
+            for row in rows:
+                await connection.execute(
+                    statement, {**row, "features": json.dumps(row["features"])}
+                )

@@ -13,6 +13,7 @@ from core_service.database import SessionDep
 from core_service.ratelimit import service as ratelimit_service
 from core_service.ratelimit.dependencies import client_address, count_hit
 from core_service.ratelimit.service import Limit, bucket_key
+from core_service.users import service as users_service
 from core_service.users.schemas import UserRead, UserUpdate, user_read
 
 __all__ = ["router"]
@@ -44,12 +45,12 @@ async def login(
     await count_hit(
         request, key=bucket_key("login:addr", client_address(request)), limit=by_address
     )
-    account_key = bucket_key("login:account", form.username)
+    found = await users_service.find_by_login(session, login=form.username)
+    # Keyed by the account, so that switching between username and email gains nothing.
+    account_key = bucket_key("login:account", str(found.id) if found else form.username)
     by_account = Limit(settings.rate_limit_login_per_account, window)
     await count_hit(request, key=account_key, limit=by_account)
-    user = await auth_service.authenticate(
-        session, settings=settings, login=form.username, password=form.password
-    )
+    user = await auth_service.authenticate(settings, user=found, password=form.password)
     await ratelimit_service.reset(session, key=account_key)
     return await auth_service.issue_tokens(session, settings=settings, user=user)
 

@@ -40,11 +40,11 @@ async def register(session: AsyncSession, *, settings: Settings, data: RegisterR
     return user
 
 
-async def authenticate(
-    session: AsyncSession, *, settings: Settings, login: str, password: str
-) -> User:
-    """The active user with these credentials; one answer and one argon2 run for any failure."""
-    user = await users_service.find_by_login(session, login=login)
+async def authenticate(settings: Settings, *, user: User | None, password: str) -> User:
+    """``user`` if active and ``password`` is theirs; one answer and one argon2 run otherwise.
+
+    ``user`` is what ``users_service.find_by_login`` found (None for an unknown login).
+    """
     hashed = user.hashed_password if user is not None else None
     if not await verify_password(settings, hashed=hashed, password=password):
         _log.info("login_failed")

@@ -1,0 +1,61 @@
+"""``/api/v1/admin``: staff only (403 for everyone else)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from core_service.admin import service as admin_service
+from core_service.admin.schemas import PlanChange, PlanUpdate, UserPage
+from core_service.auth.dependencies import StaffUser
+from core_service.database import SessionDep
+from core_service.plans.schemas import PlanRead, plan_read
+from core_service.users import service as users_service
+from core_service.users.schemas import UserRead, user_read
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/users", response_model=UserPage)
+async def list_users(
+    session: SessionDep,
+    _: StaffUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UserPage:
+    """Every account, oldest first."""
+    users, total = await users_service.list_users(session, limit=limit, offset=offset)
+    return UserPage(items=[user_read(u) for u in users], total=total, limit=limit, offset=offset)
+
+
+@router.put("/users/{user_id}/plan", response_model=UserRead)
+async def change_plan(
+    session: SessionDep, staff: StaffUser, user_id: uuid.UUID, body: PlanChange
+) -> UserRead:
+    """Move a user to another plan."""
+    user = await admin_service.change_plan(
+        session, actor=staff, user_id=user_id, plan_name=body.plan
+    )
+    return user_read(user)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserRead)
+async def deactivate(session: SessionDep, staff: StaffUser, user_id: uuid.UUID) -> UserRead:
+    """Deactivate an account: its tokens stop working at once."""
+    user = await admin_service.set_active(session, actor=staff, user_id=user_id, active=False)
+    return user_read(user)
+
+
+@router.post("/users/{user_id}/activate", response_model=UserRead)
+async def activate(session: SessionDep, staff: StaffUser, user_id: uuid.UUID) -> UserRead:
+    """Reactivate an account (the user logs in again)."""
+    user = await admin_service.set_active(session, actor=staff, user_id=user_id, active=True)
+    return user_read(user)
+
+
+@router.patch("/plans/{name}", response_model=PlanRead)
+async def update_plan(session: SessionDep, _: StaffUser, name: str, body: PlanUpdate) -> PlanRead:
+    """Change a plan's price, description, features, Stripe price id or limits."""
+    return plan_read(await admin_service.update_plan(session, name=name, changes=body))

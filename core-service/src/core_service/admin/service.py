@@ -1,0 +1,67 @@
+"""What staff may do to accounts and plans."""
+
+import uuid
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_service.admin.exceptions import CannotDeactivateSelf, StripePriceTaken
+from core_service.admin.schemas import PlanUpdate
+from core_service.auth import refresh_tokens
+from core_service.plans import service as plans_service
+from core_service.plans.models import SubscriptionPlan
+from core_service.users import service as users_service
+from core_service.users.models import User
+
+__all__ = ["change_plan", "set_active", "update_plan"]
+
+_log = structlog.get_logger(__name__)
+
+
+async def change_plan(
+    session: AsyncSession, *, actor: User, user_id: uuid.UUID, plan_name: str
+) -> User:
+    """Move a user to another plan."""
+    user = await users_service.require_user(session, user_id=user_id)
+    plan = await plans_service.get_plan_by_name(session, name=plan_name)
+    user.subscription_plan_id = plan.id
+    user.subscription_plan = plan
+    await session.flush()
+    _log.info("user_plan_changed", user_id=str(user.id), plan=plan.name, by=str(actor.id))
+    return user
+
+
+async def set_active(
+    session: AsyncSession, *, actor: User, user_id: uuid.UUID, active: bool
+) -> User:
+    """(De)activate an account; deactivation revokes its refresh tokens at once."""
+    if not active and user_id == actor.id:
+        raise CannotDeactivateSelf
+    user = await users_service.require_user(session, user_id=user_id)
+    user.is_active = active
+    if not active:
+        await refresh_tokens.revoke_for_user(session, user_id=user.id)
+    await session.flush()
+    _log.info("user_active_changed", user_id=str(user.id), active=active, by=str(actor.id))
+    return user
+
+
+async def update_plan(session: AsyncSession, *, name: str, changes: PlanUpdate) -> SubscriptionPlan:
+    """Change a plan's price, description, features, Stripe price or limits."""
+    plan = await plans_service.get_plan_by_name(session, name=name)
+    values = changes.model_dump(exclude_unset=True)
+    price_id = values.get("stripe_price_id")
+    if price_id is not None:
+        other = await session.scalar(
+            select(SubscriptionPlan.id).where(
+                SubscriptionPlan.stripe_price_id == price_id, SubscriptionPlan.id != plan.id
+            )
+        )
+        if other is not None:
+            raise StripePriceTaken
+    for field, value in values.items():
+        if value is not None or field in {"stripe_price_id", "max_storage_mb"}:
+            setattr(plan, field, value)
+    await session.flush()
+    return plan

@@ -1,0 +1,89 @@
+"""Brute-force limits on login and register, per address and per account, across replicas."""
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core_service.config import Settings
+from testsupport.core_users import SignedUpUser, core_client_for, signup
+
+LOGIN = "/api/v1/auth/login"
+
+
+async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(LOGIN, data={"username": username, "password": password})
+
+
+async def test_repeated_failed_logins_on_one_account_get_429(
+    core_client: httpx.AsyncClient, core_settings: Settings
+) -> None:
+    user = await signup(core_client)
+    allowed = core_settings.rate_limit_login_per_account
+    statuses = [
+        (await _login(core_client, user.username, "wrong guess")).status_code
+        for _ in range(allowed)
+    ]
+    assert statuses == [401] * allowed
+    refused = await _login(core_client, user.email, user.password)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "TooManyRequests"
+    assert 0 < int(refused.headers["retry-after"]) <= core_settings.rate_limit_login_window_s
+    other = await signup(core_client)
+    assert (await _login(core_client, other.username, other.password)).status_code == 200
+
+
+async def test_a_successful_login_resets_the_account_count(
+    core_client: httpx.AsyncClient, core_settings: Settings
+) -> None:
+    user = await signup(core_client)
+    for _ in range(2):
+        for _ in range(core_settings.rate_limit_login_per_account - 1):
+            assert (await _login(core_client, user.username, "wrong guess")).status_code == 401
+        assert (await _login(core_client, user.username, user.password)).status_code == 200
+
+
+async def test_one_address_is_limited_across_accounts(
+    core_settings: Settings, core_db: AsyncEngine
+) -> None:
+    settings = core_settings.model_copy(update={"rate_limit_login_per_address": 3})
+    async with core_client_for(settings) as client:
+        statuses = [
+            (await _login(client, f"nobody{n}", "wrong guess")).status_code for n in range(4)
+        ]
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_register_is_limited_per_address(
+    core_settings: Settings, core_db: AsyncEngine
+) -> None:
+    settings = core_settings.model_copy(update={"rate_limit_register_per_address": 2})
+    async with core_client_for(settings) as client:
+        statuses = [
+            (
+                await client.post(
+                    "/api/v1/auth/register",
+                    json={
+                        "username": f"u{n}_x",
+                        "email": f"u{n}@example.com",
+                        "password": "p" * 12,
+                    },
+                )
+            ).status_code
+            for n in range(3)
+        ]
+    assert statuses == [201, 201, 429]
+
+
+async def test_the_count_is_shared_by_replicas(
+    core_settings: Settings, core_db: AsyncEngine
+) -> None:
+    async with (
+        core_client_for(core_settings) as replica_a,
+        core_client_for(core_settings) as replica_b,
+    ):
+        user: SignedUpUser = await signup(replica_a)
+        allowed = core_settings.rate_limit_login_per_account
+        for attempt in range(allowed):
+            replica = replica_a if attempt % 2 else replica_b
+            assert (await _login(replica, user.username, "wrong guess")).status_code == 401
+        assert (await _login(replica_a, user.username, user.password)).status_code == 429
+        assert (await _login(replica_b, user.username, user.password)).status_code == 429
