@@ -12,6 +12,7 @@ from core_service.config import Environment, Settings
 from core_service.main import create_app
 from core_service.migrate import upgrade_to_head_async
 from core_service.models import Base
+from testsupport.agent_inprocess import AgentHarness, running_agent
 from testsupport.postgres import PostgresServer
 
 # Tables whose rows come from migrations (seed data) and must survive between tests.
@@ -72,5 +73,41 @@ async def core_app(core_settings: Settings, core_db: AsyncEngine) -> AsyncIterat
 async def core_client(core_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client that talks to the core app in-process."""
     transport = httpx.ASGITransport(app=core_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+        yield client
+
+
+# Bots, documents and chat: the real agent app in-process behind a switchable transport.
+
+
+@pytest.fixture(scope="session")
+async def agent_database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """The in-process agent's own vector database."""
+    name = await postgres_server.create_database("core_agent_test")
+    yield postgres_server.url_for(name)
+    await postgres_server.drop_database(name)
+
+
+@pytest.fixture
+async def agent(agent_database_url: str) -> AsyncIterator[AgentHarness]:
+    """A started agent app on its offline defaults."""
+    async with running_agent(agent_database_url) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def content_app(
+    core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness
+) -> AsyncIterator[FastAPI]:
+    """A started core app whose agent client reaches the in-process agent."""
+    app = create_app(core_settings, agent_transport=agent.transport)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def content_client(content_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on ``content_app``."""
+    transport = httpx.ASGITransport(app=content_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
         yield client

@@ -88,6 +88,23 @@ class Settings(BaseSettings):
     agent_api_key: SecretStr = SecretStr(DEV_AGENT_API_KEY)
     agent_connect_timeout_s: float = Field(default=3.0, gt=0)
     agent_read_timeout_s: float = Field(default=120.0, gt=0)
+    agent_retry_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries of an idempotent agent call (index, delete)."
+    )
+
+    # Bots, documents and chat (see the README's "Bots, documents and chat").
+    ingestion_max_text_chars: int = Field(default=5_000_000, ge=1_000)
+    ingestion_max_pdf_pages: int = Field(default=2_000, ge=1)
+    ingestion_max_unpacked_bytes: int = Field(default=200 * 1_048_576, ge=1_048_576)
+    ingestion_upsert_batch_size: int = Field(default=100, ge=1, le=500)
+    worker_poll_interval_s: float = Field(default=1.0, gt=0)
+    worker_lease_s: float = Field(default=120.0, gt=0)
+    worker_max_attempts: int = Field(default=10, ge=1)
+    worker_retry_initial_s: float = Field(default=1.0, gt=0)
+    worker_retry_max_s: float = Field(default=300.0, gt=0)
+    worker_attempts_per_claim: int = Field(default=3, ge=1, le=20)
+    chat_history_max_messages: int = Field(default=20, ge=0, le=100)
+    chat_history_token_budget: int = Field(default=3_000, ge=0)
 
     max_request_body_bytes: int = Field(default=2_097_152, ge=1_024)
     max_upload_body_bytes: int = Field(

@@ -3,10 +3,12 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from fastapi import FastAPI
 
 from core_service import __version__
+from core_service.agent_client.client import AgentClient, create_agent_http_client
 from core_service.api import api_router
 from core_service.config import Settings, get_settings
 from core_service.database import create_engine, create_sessionmaker
@@ -21,8 +23,14 @@ __all__ = ["create_app"]
 _log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the engine is created when it starts and disposed when it stops."""
+def create_app(
+    settings: Settings | None = None, *, agent_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the app; the engine and the agent client live from start-up to shutdown.
+
+    ``agent_transport`` replaces the network under the agent client (tests serve the agent
+    in-process with it).
+    """
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json_output=settings.log_json)
 
@@ -31,10 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        agent_http = create_agent_http_client(settings, transport=agent_transport)
+        app.state.agent_client = AgentClient(
+            agent_http, retry_attempts=settings.agent_retry_attempts
+        )
         _log.info("core_started", environment=settings.environment.value)
         try:
             yield
         finally:
+            await agent_http.aclose()
             await engine.dispose()
             _log.info("core_stopped")
 

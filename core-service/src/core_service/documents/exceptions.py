@@ -4,6 +4,7 @@ from core_service.errors import AppError, NotFound
 
 __all__ = [
     "DocumentNotFound",
+    "DocumentNotReindexable",
     "ExtractionFailed",
     "UnsupportedFileType",
     "UploadTooLarge",
@@ -41,3 +42,11 @@ class ExtractionFailed(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class DocumentNotReindexable(AppError):
+    """The document has no text to index again (its file could not be read)."""
+
+    code = "DocumentNotReindexable"
+    status_code = 409
+    detail = "This document has no text to index; upload the file again."

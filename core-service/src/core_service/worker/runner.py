@@ -1,23 +1,191 @@
-"""The worker loop: claims outbox jobs until asked to stop."""
+"""The worker loop: claim a job, do it under a lease, retry with backoff, never lose it.
+
+Retries happen at two levels. Within one claim, tenacity retries an unavailable agent with
+exponential backoff and jitter (short blips). If the agent is still down, the job goes back to the
+outbox, visible again after a longer backoff that grows with its ``attempts``; that survives
+restarts. After ``worker_max_attempts`` the document is marked ``error`` with the reason.
+"""
 
 import asyncio
+import os
+import socket
+import uuid
+from contextlib import suppress
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
+from core_service.agent_client.client import AgentClient, create_agent_http_client
+from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.config import Settings
-from core_service.database import create_engine
+from core_service.database import create_engine, create_sessionmaker
+from core_service.jobs import service as jobs_service
+from core_service.jobs.models import Job
+from core_service.observability.metrics import INGESTION_JOBS
+from core_service.worker.handlers import JobContext, LeaseLost, handle_job
+from core_service.worker.outcomes import give_up
 
-__all__ = ["run_worker"]
+__all__ = ["Worker", "run_worker"]
 
 _log = structlog.get_logger(__name__)
 
 
+class WorkerStopping(Exception):
+    """The worker was asked to stop while a job was in progress."""
+
+
+class Worker:
+    """Drains the outbox; several may run at once (in one process or many)."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        agent: AgentClient,
+        settings: Settings,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.agent = agent
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.stop = asyncio.Event()
+        self._backoff = wait_exponential_jitter(
+            initial=settings.worker_retry_initial_s,
+            max=settings.worker_retry_max_s,
+            jitter=settings.worker_retry_initial_s,
+        )
+
+    async def run(self) -> None:
+        """Work until ``stop`` is set; a job in progress is finished or released first."""
+        _log.info("worker_started", worker_id=self.worker_id)
+        while not self.stop.is_set():
+            if not await self.run_once():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.settings.worker_poll_interval_s)
+        _log.info("worker_stopped", worker_id=self.worker_id)
+
+    async def run_once(self) -> bool:
+        """Claim and process one visible job; False when there was none."""
+        job = await self.claim()
+        if job is None:
+            return False
+        await self.process(job)
+        return True
+
+    async def claim(self) -> Job | None:
+        """Lease the next visible job to this worker."""
+        async with self.sessionmaker() as session, session.begin():
+            return await jobs_service.claim_next_job(
+                session, worker_id=self.worker_id, lease_s=self.settings.worker_lease_s
+            )
+
+    async def process(self, job: Job) -> None:
+        """Do a claimed job and record the outcome; an unfinished job is never dropped."""
+        log = _log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        try:
+            await self._attempts(job)
+        except WorkerStopping:
+            await self._release(job)
+            log.info("job_released")
+        except LeaseLost:
+            log.warning("job_lease_lost")
+        except AgentUnavailable as error:
+            await self._retry_or_give_up(job, f"The agent service was unavailable: {error.detail}")
+        except AgentRejected as error:
+            await self._give_up(job, f"The agent service refused the document: {error.detail}")
+        except Exception as error:
+            log.exception("job_crashed")
+            await self._retry_or_give_up(
+                job, f"Indexing failed unexpectedly ({type(error).__name__})."
+            )
+        else:
+            INGESTION_JOBS.labels(kind=job.kind, state="done").inc()
+            log.info("job_done")
+
+    async def _attempts(self, job: Job) -> None:
+        context = JobContext(
+            sessionmaker=self.sessionmaker,
+            agent=self.agent,
+            batch_size=self.settings.ingestion_upsert_batch_size,
+            renew_lease=lambda: self._renew(job),
+        )
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.worker_attempts_per_claim),
+            wait=self._backoff,
+            retry=retry_if_exception_type(AgentUnavailable),
+            sleep=self._sleep_unless_stopping,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await handle_job(context, job)
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
+        if self.stop.is_set():
+            raise WorkerStopping
+
+    async def _renew(self, job: Job) -> bool:
+        async with self.sessionmaker() as session, session.begin():
+            return await jobs_service.renew_lease(
+                session,
+                job_id=job.id,
+                worker_id=self.worker_id,
+                lease_s=self.settings.worker_lease_s,
+            )
+
+    async def _release(self, job: Job) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await jobs_service.release_job(session, job_id=job.id, worker_id=self.worker_id)
+        INGESTION_JOBS.labels(kind=job.kind, state="released").inc()
+
+    async def _retry_or_give_up(self, job: Job, reason: str) -> None:
+        if job.attempts >= self.settings.worker_max_attempts:
+            await self._give_up(job, f"{reason} (gave up after {job.attempts} attempts)")
+            return
+        delay = self._backoff(_attempt_state(job.attempts))
+        async with self.sessionmaker() as session, session.begin():
+            await jobs_service.retry_job_later(session, job_id=job.id, delay_s=delay, error=reason)
+        INGESTION_JOBS.labels(kind=job.kind, state="retry").inc()
+        _log.warning("job_retry_later", job_id=str(job.id), delay_s=round(delay, 2), reason=reason)
+
+    async def _give_up(self, job: Job, reason: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await give_up(session, job=job, reason=reason)
+        INGESTION_JOBS.labels(kind=job.kind, state="failed").inc()
+        _log.error("job_failed", job_id=str(job.id), kind=job.kind, reason=reason)
+
+
+def _attempt_state(attempt_number: int) -> RetryCallState:
+    """A tenacity call state at ``attempt_number``, to reuse its backoff between claims."""
+    state = RetryCallState(retry_object=AsyncRetrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt_number
+    return state
+
+
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set, then release the database connections."""
+    """Run one worker until ``stop`` is set, then release the database and agent connections."""
     engine = create_engine(settings)
+    http = create_agent_http_client(settings)
+    worker = Worker(
+        sessionmaker=create_sessionmaker(engine),
+        agent=AgentClient(http, retry_attempts=1),
+        settings=settings,
+    )
+    task = asyncio.create_task(worker.run())
     try:
-        _log.info("worker_started")
         await stop.wait()
+        worker.stop.set()
+        await task
     finally:
+        await http.aclose()
         await engine.dispose()
-        _log.info("worker_stopped")

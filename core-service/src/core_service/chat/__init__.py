@@ -1,0 +1,1 @@
+"""Chat: a user's message, the agent's answer, and the stream relay."""

@@ -1,0 +1,126 @@
+"""Relaying the agent's server-sent events to the client, then storing the answer.
+
+The user's message is committed before the stream starts. The assistant's message is written only
+once the agent says ``done``, in its own short transaction that a client disconnect cannot cut in
+half: a conversation holds either the whole answer or none of it.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatsphere_contracts.v1 import (
+    ChatRequest,
+    Citation,
+    StreamCitations,
+    StreamDone,
+    StreamError,
+    StreamEventName,
+    StreamToken,
+    format_sse,
+)
+from core_service.agent_client.client import AgentClient, ServerSentEvent
+from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
+from core_service.chat import service as chat_service
+from core_service.chat.schemas import StreamDoneMessage
+from core_service.conversations.schemas import MessageRead
+from core_service.conversations.service import message_read
+
+__all__ = ["relay_chat_stream"]
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Answer:
+    parts: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    done: StreamDone | None = None
+
+
+async def relay_chat_stream(
+    agent: AgentClient,
+    request: ChatRequest,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    conversation_id: uuid.UUID,
+) -> AsyncIterator[str]:
+    """``token`` and ``citations`` events as they arrive, then ``done`` with the stored message."""
+    answer = _Answer()
+    try:
+        async with agent.chat_stream(request) as events:
+            async for event in events:
+                relayed = _take(event, answer)
+                if relayed is not None:
+                    yield relayed
+                if event.event == StreamEventName.ERROR:
+                    return
+    except (AgentUnavailable, AgentRejected) as error:
+        yield _error(error.code, error.detail)
+        return
+    if answer.done is None:
+        yield _error(AgentUnavailable.code, "The assistant stopped before finishing its answer.")
+        return
+    # Shielded: once the answer is complete it is stored even if the client has gone.
+    try:
+        stored = await asyncio.shield(_store(answer, answer.done, sessionmaker, conversation_id))
+    except IntegrityError:
+        yield _error("NotFound", "The conversation was deleted while the answer was written.")
+        return
+    yield _frame(StreamEventName.DONE, StreamDoneMessage(message=stored))
+
+
+def _take(event: ServerSentEvent, answer: _Answer) -> str | None:
+    """Record one agent event; the frame to send on, if any."""
+    try:
+        if event.event == StreamEventName.TOKEN:
+            token = StreamToken.model_validate_json(event.data)
+            answer.parts.append(token.delta)
+            return format_sse(StreamEventName.TOKEN, token)
+        if event.event == StreamEventName.CITATIONS:
+            answer.citations = StreamCitations.model_validate_json(event.data).citations
+            return format_sse(
+                StreamEventName.CITATIONS, StreamCitations(citations=answer.citations)
+            )
+        if event.event == StreamEventName.DONE:
+            answer.done = StreamDone.model_validate_json(event.data)
+            return None
+        if event.event == StreamEventName.ERROR:
+            failure = StreamError.model_validate_json(event.data)
+            _log.warning("agent_stream_error", error=failure.error, detail=failure.detail)
+            return _error(AgentUnavailable.code, "The assistant failed while answering.")
+    except ValidationError:
+        _log.error("agent_stream_unexpected_event", event=event.event)
+    return None
+
+
+async def _store(
+    answer: _Answer,
+    done: StreamDone,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    conversation_id: uuid.UUID,
+) -> MessageRead:
+    async with sessionmaker() as session, session.begin():
+        message = await chat_service.record_answer(
+            session,
+            conversation_id=conversation_id,
+            answer="".join(answer.parts),
+            citations=answer.citations,
+            usage=done.usage,
+            model=done.model,
+        )
+    return message_read(message)
+
+
+def _error(code: str, detail: str) -> str:
+    return format_sse(StreamEventName.ERROR, StreamError(error=code, detail=detail))
+
+
+def _frame(event: StreamEventName, payload: BaseModel) -> str:
+    return f"event: {event.value}\ndata: {payload.model_dump_json()}\n\n"

@@ -1,0 +1,1 @@
+"""Conversations with a bot and their messages."""

@@ -1,0 +1,1 @@
+"""The outbox: background jobs written in the same transaction as the change they follow."""

@@ -1,0 +1,68 @@
+"""The outbox table the worker drains."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core_service.bots.models import utcnow
+from core_service.database import Base
+
+__all__ = ["Job", "JobKind", "JobState"]
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    INDEX_DOCUMENT = "index_document"
+    DELETE_VECTORS = "delete_vectors"
+
+
+class JobState(StrEnum):
+    """``pending`` and ``running`` jobs are claimable once ``visible_after`` passed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    FAILED = "failed"
+
+
+class Job(Base):
+    """One unit of background work.
+
+    No foreign keys: a vector-deletion job must outlive the bot or document it cleans up after.
+    A claimed job is leased: ``visible_after`` moves to the end of the lease, so the job of a
+    worker that died becomes claimable again by itself.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default=JobState.PENDING.value)
+    bot_id: Mapped[uuid.UUID]
+    document_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    visible_after: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), onupdate=utcnow
+    )
+
+
+# The claim query: claimable jobs by visibility time; failed jobs are kept out of the index.
+Index(
+    "ix_jobs_claimable",
+    Job.visible_after,
+    postgresql_where=text("state IN ('pending', 'running')"),
+)

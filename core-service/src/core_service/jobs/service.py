@@ -1,0 +1,144 @@
+"""Writing jobs (in the caller's transaction) and the worker's claim/lease/finish steps."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_service.jobs.models import Job, JobKind, JobState
+
+__all__ = [
+    "claim_next_job",
+    "enqueue_indexing",
+    "enqueue_vector_deletion",
+    "fail_job",
+    "finish_job",
+    "release_job",
+    "renew_lease",
+    "retry_job_later",
+]
+
+
+async def enqueue_indexing(
+    session: AsyncSession, *, bot_id: uuid.UUID, document_id: uuid.UUID, replace: bool = False
+) -> Job:
+    """Index the document's chunks; ``replace`` first removes the vectors it had before.
+
+    A pending indexing job of the same document is dropped: the new one covers it.
+    """
+    await session.execute(
+        delete(Job).where(
+            Job.document_id == document_id,
+            Job.kind == JobKind.INDEX_DOCUMENT.value,
+            Job.state == JobState.PENDING.value,
+        )
+    )
+    job = Job(
+        kind=JobKind.INDEX_DOCUMENT.value,
+        bot_id=bot_id,
+        document_id=document_id,
+        payload={"replace": replace},
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def enqueue_vector_deletion(
+    session: AsyncSession, *, bot_id: uuid.UUID, document_id: uuid.UUID | None = None
+) -> Job:
+    """Delete a document's vectors, or (without ``document_id``) the bot's whole namespace."""
+    job = Job(kind=JobKind.DELETE_VECTORS.value, bot_id=bot_id, document_id=document_id)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def claim_next_job(session: AsyncSession, *, worker_id: str, lease_s: float) -> Job | None:
+    """Lease the oldest visible job to ``worker_id``; other workers skip it while it is locked.
+
+    The lease moves ``visible_after`` forward: if this worker dies, the job becomes visible again
+    when the lease ends, and ``attempts`` tells how often it was tried.
+    """
+    claimable = (
+        select(Job.id)
+        .where(
+            Job.state.in_([JobState.PENDING.value, JobState.RUNNING.value]),
+            Job.visible_after <= func.now(),
+        )
+        .order_by(Job.visible_after)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = await session.scalars(
+        update(Job)
+        .where(Job.id == claimable)
+        .values(
+            state=JobState.RUNNING.value,
+            locked_by=worker_id,
+            attempts=Job.attempts + 1,
+            visible_after=func.now() + timedelta(seconds=lease_s),
+            updated_at=func.now(),
+        )
+        .returning(Job)
+    )
+    return claimed.one_or_none()
+
+
+async def renew_lease(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, lease_s: float
+) -> bool:
+    """Extend the lease while working; False when another worker has taken the job over."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.state == JobState.RUNNING.value)
+        .values(visible_after=func.now() + timedelta(seconds=lease_s))
+        .returning(Job.id)
+    )
+    return result.first() is not None
+
+
+async def finish_job(session: AsyncSession, *, job_id: uuid.UUID) -> None:
+    """The job is done: it leaves the outbox."""
+    await session.execute(delete(Job).where(Job.id == job_id))
+
+
+async def retry_job_later(
+    session: AsyncSession, *, job_id: uuid.UUID, delay_s: float, error: str
+) -> None:
+    """Put the job back, visible again after ``delay_s``."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
+            state=JobState.PENDING.value,
+            locked_by=None,
+            last_error=error[:2_000],
+            visible_after=func.now() + timedelta(seconds=delay_s),
+        )
+    )
+
+
+async def release_job(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -> None:
+    """Give an unfinished job back at once (graceful stop); the attempt is not counted."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id)
+        .values(
+            state=JobState.PENDING.value,
+            locked_by=None,
+            attempts=func.greatest(Job.attempts - 1, 0),
+            visible_after=func.now(),
+        )
+    )
+
+
+async def fail_job(session: AsyncSession, *, job_id: uuid.UUID, error: str) -> None:
+    """Give up: the job stays in the table as ``failed`` for inspection, never claimed again."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(state=JobState.FAILED.value, locked_by=None, last_error=error[:2_000])
+    )

@@ -1,0 +1,40 @@
+"""``Page[T]`` and the ``limit``/``offset`` query parameters every list endpoint takes."""
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "PageParams", "PageQuery"]
+
+ItemT = TypeVar("ItemT")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class PageParams(BaseModel):
+    """Which slice of a list to return."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(default=0, ge=0)
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> PageParams:
+    """The validated ``limit`` and ``offset`` of the request."""
+    return PageParams(limit=limit, offset=offset)
+
+
+PageQuery = Annotated[PageParams, Depends(page_params)]
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One slice of a list with the total count."""
+
+    items: list[ItemT]
+    total: int = Field(ge=0, description="Items in the whole list.")
+    limit: int = Field(description="The limit applied.")
+    offset: int = Field(description="The offset applied.")

@@ -1,0 +1,71 @@
+"""The real agent app, in-process, for core tests; and a switch that makes it unreachable."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from agent_service.config import Environment, Settings
+from agent_service.main import create_app
+
+__all__ = ["AgentHarness", "SwitchableTransport", "count_vectors", "running_agent"]
+
+
+class SwitchableTransport(httpx.AsyncBaseTransport):
+    """Forwards to the agent, or refuses every connection as a stopped server would."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.available = True
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.available:
+            self.refused += 1
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass(frozen=True)
+class AgentHarness:
+    """A started agent app, the transport in front of it, and its database."""
+
+    app: FastAPI
+    transport: SwitchableTransport
+    database_url: str
+
+
+@asynccontextmanager
+async def running_agent(database_url: str) -> AsyncIterator[AgentHarness]:
+    """The agent on its offline defaults (hash embedder, pgvector, extractive answers)."""
+    app = create_app(Settings(environment=Environment.TEST, database_url=database_url))
+    async with app.router.lifespan_context(app):
+        transport = SwitchableTransport(httpx.ASGITransport(app=app))
+        yield AgentHarness(app=app, transport=transport, database_url=database_url)
+
+
+async def count_vectors(database_url: str, *, namespace: str) -> tuple[int, int]:
+    """Rows and distinct ids stored for ``namespace`` in every vector table of the agent."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        tables = await connection.fetch(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE column_name = 'embedding' AND table_schema = 'public'"
+        )
+        rows = distinct = 0
+        for table in tables:
+            name = table["table_name"]
+            counted = await connection.fetchrow(
+                f'SELECT count(*) AS n, count(DISTINCT id) AS d FROM "{name}" '  # noqa: S608
+                "WHERE namespace = $1",
+                namespace,
+            )
+            assert counted is not None  # noqa: S101 - an aggregate always returns a row
+            rows += counted["n"]
+            distinct += counted["d"]
+        return rows, distinct
+    finally:
+        await connection.close()
