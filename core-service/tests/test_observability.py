@@ -7,6 +7,8 @@ from contextlib import AsyncExitStack
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
@@ -87,6 +89,40 @@ async def test_metrics_declare_every_named_series(core_client: httpx.AsyncClient
     assert families >= NAMED_SERIES
     schema = (await core_client.get("/openapi.json")).json()
     assert "/metrics" not in schema["paths"]
+
+
+async def test_queue_depth_counts_waiting_jobs_at_scrape_time(
+    core_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    async with core_db.begin() as connection:
+        for kind, state in [
+            ("index_document", "pending"),
+            ("index_document", "pending"),
+            ("index_document", "running"),
+            ("index_document", "failed"),
+            ("delete_vectors", "pending"),
+        ]:
+            await connection.execute(
+                text(
+                    "INSERT INTO jobs (id, kind, state, bot_id, payload, attempts) "
+                    "VALUES (gen_random_uuid(), :kind, :state, gen_random_uuid(), '{}', 0)"
+                ),
+                {"kind": kind, "state": state},
+            )
+    samples = _samples((await core_client.get("/metrics")).text)
+
+    def depth(kind: str) -> float:
+        return samples[("chatsphere_core_job_queue_depth", frozenset({("kind", kind)}))]
+
+    assert depth("index_document") == 2
+    assert depth("delete_vectors") == 1
+
+
+async def test_a_scrape_survives_an_unreachable_database(client_for: StartClient) -> None:
+    client = await client_for(database_url="postgresql+asyncpg://nobody@127.0.0.1:9/nothing")
+    answer = await client.get("/metrics")
+    assert answer.status_code == 200
+    assert "chatsphere_core_http_requests_total" in answer.text
 
 
 async def test_metrics_can_be_switched_off(client_for: StartClient) -> None:

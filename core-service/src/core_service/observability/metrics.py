@@ -5,9 +5,11 @@ with a plain import (``from core_service.observability import metrics``). The AP
 ``/metrics``; the worker, which has no HTTP server of its own, serves them on its own port.
 """
 
+import asyncio
 import time
 from wsgiref.simple_server import WSGIServer
 
+import structlog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -17,9 +19,13 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core_service.jobs.models import JobKind
 
 __all__ = [
     "AGENT_CALL_DURATION",
@@ -29,10 +35,17 @@ __all__ = [
     "JOB_QUEUE_DEPTH",
     "HttpMetricsMiddleware",
     "metrics_endpoint",
+    "refresh_queue_depth",
     "start_worker_metrics_server",
 ]
 
 UNMATCHED_ROUTE = "unmatched"
+QUEUE_DEPTH_TIMEOUT_S = 1.0
+_QUEUE_DEPTH_QUERY = text(
+    "SELECT kind, count(*) FROM jobs WHERE state = 'pending' AND visible_after <= now() "
+    "GROUP BY kind"
+)
+_log = structlog.get_logger(__name__)
 
 HTTP_REQUESTS = Counter(
     "chatsphere_core_http_requests_total",
@@ -95,9 +108,28 @@ class HttpMetricsMiddleware:
             )
 
 
-async def metrics_endpoint(_request: Request) -> Response:
+async def metrics_endpoint(request: Request) -> Response:
     """The Prometheus text exposition of every metric of this process."""
+    engine: AsyncEngine | None = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        await refresh_queue_depth(engine)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def refresh_queue_depth(engine: AsyncEngine) -> None:
+    """Read the outbox backlog at scrape time, so the number is right with any worker count.
+
+    A slow or failing database leaves the last values in place: a scrape must not fail or hang.
+    """
+    try:
+        async with asyncio.timeout(QUEUE_DEPTH_TIMEOUT_S), engine.connect() as connection:
+            rows = (await connection.execute(_QUEUE_DEPTH_QUERY)).all()
+    except Exception as error:  # noqa: BLE001 - any failure only skips this refresh
+        _log.warning("queue_depth_unavailable", error=type(error).__name__)
+        return
+    depth = {str(kind): int(count) for kind, count in rows}
+    for kind in {*JobKind, *depth}:
+        JOB_QUEUE_DEPTH.labels(kind=str(kind)).set(depth.get(kind, 0))
 
 
 def start_worker_metrics_server(port: int, *, host: str = "0.0.0.0") -> WSGIServer:  # noqa: S104
