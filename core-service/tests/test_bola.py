@@ -1,0 +1,93 @@
+"""Another user's bot, document or conversation is 404 on every route, and stays untouched."""
+
+import httpx
+from fastapi import FastAPI
+
+from testsupport.core_content import create_bot, upload
+from testsupport.core_users import signup
+
+OWNED_PREFIXES = ("/api/v1/bots/{bot_id}", "/api/v1/conversations/{conversation_id}")
+
+
+def _owned_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every operation on a bot, document or conversation, read from the OpenAPI schema."""
+    return {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(OWNED_PREFIXES)
+        for method in operations
+    }
+
+
+async def test_every_route_answers_404_for_someone_elses_objects(
+    content_client: httpx.AsyncClient, content_app: FastAPI
+) -> None:
+    owner = await signup(content_client)
+    intruder = await signup(content_client)
+    bot = await create_bot(content_client, owner)
+    document = (await upload(content_client, owner, bot["id"], "a.txt", b"Private facts.")).json()
+    conversation = (
+        await content_client.post(
+            f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=owner.headers
+        )
+    ).json()
+    ids = {
+        "bot_id": bot["id"],
+        "document_id": document["id"],
+        "conversation_id": conversation["id"],
+    }
+    bodies = {
+        ("POST", "/api/v1/bots/{bot_id}/documents/text"): {"name": "x", "content": "y"},
+        ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
+        ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
+        ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
+        ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
+    }
+    routes = _owned_routes(content_app)
+
+    answers = {}
+    for method, path in sorted(routes):
+        url = path.format(**ids)
+        if (method, path) == ("POST", "/api/v1/bots/{bot_id}/documents"):
+            answers[method, path] = await upload(content_client, intruder, bot["id"], "x.txt", b"x")
+            continue
+        answers[method, path] = await content_client.request(
+            method, url, json=bodies.get((method, path)), headers=intruder.headers
+        )
+
+    assert len(routes) >= 15
+    wrong = {key: a.status_code for key, a in answers.items() if a.status_code != 404}
+    assert wrong == {}
+    assert all(a.json()["error"] == "NotFound" for a in answers.values())
+    still = await content_client.get(f"/api/v1/bots/{bot['id']}", headers=owner.headers)
+    assert still.json()["name"] == bot["name"]
+    kept = await content_client.get(
+        f"/api/v1/bots/{bot['id']}/documents/{document['id']}", headers=owner.headers
+    )
+    assert kept.status_code == 200
+
+
+async def test_a_document_cannot_be_reached_through_another_bot(
+    content_client: httpx.AsyncClient,
+) -> None:
+    owner = await signup(content_client)
+    intruder = await signup(content_client)
+    victim_bot = await create_bot(content_client, owner)
+    own_bot = await create_bot(content_client, intruder)
+    document = (await upload(content_client, owner, victim_bot["id"], "a.txt", b"Secret.")).json()
+
+    through_own_bot = await content_client.get(
+        f"/api/v1/bots/{own_bot['id']}/documents/{document['id']}/chunks",
+        headers=intruder.headers,
+    )
+    deleted = await content_client.delete(
+        f"/api/v1/bots/{own_bot['id']}/documents/{document['id']}", headers=intruder.headers
+    )
+
+    assert (through_own_bot.status_code, deleted.status_code) == (404, 404)
+
+
+async def test_requests_without_a_token_are_401(content_client: httpx.AsyncClient) -> None:
+    answer = await content_client.get("/api/v1/bots")
+
+    assert answer.status_code == 401

@@ -1,0 +1,193 @@
+"""Conversations and chat through the HTTP API with the real agent in-process."""
+
+import json
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core_service.config import Settings
+from testsupport.agent_inprocess import AgentHarness
+from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_users import SignedUpUser, signup
+
+VOLCANO = b"Volcanoes erupt molten basalt lava from magma chambers deep underground."
+OWLS = b"Owls hunt mice at night using silent feathers and sharp hearing."
+
+
+async def _bot_with_documents(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, user: SignedUpUser
+) -> tuple[dict[str, Any], dict[str, str]]:
+    bot = await create_bot(client, user)
+    ids = {}
+    for name, data in (("volcano.txt", VOLCANO), ("owls.txt", OWLS)):
+        ids[name] = (await upload(client, user, bot["id"], name, data)).json()["id"]
+    await drain(make_worker(app, settings, worker_id="w1"))
+    return bot, ids
+
+
+async def _conversation(client: httpx.AsyncClient, user: SignedUpUser, bot_id: str) -> str:
+    answer = await client.post(
+        f"/api/v1/bots/{bot_id}/conversations", json={}, headers=user.headers
+    )
+    assert answer.status_code == 201
+    return str(answer.json()["id"])
+
+
+def _events(body: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for frame in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+async def test_chat_answers_with_citations_of_the_right_document(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot, ids = await _bot_with_documents(content_client, content_app, core_settings, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+
+    answer = await content_client.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"content": "What do volcanoes erupt?"},
+        headers=user.headers,
+    )
+
+    assert answer.status_code == 200, answer.text
+    turn = answer.json()
+    assert turn["user_message"]["role"] == "user"
+    assert turn["user_message"]["content"] == "What do volcanoes erupt?"
+    assistant = turn["assistant_message"]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"]
+    assert assistant["citations"], assistant
+    assert assistant["citations"][0]["document_id"] == ids["volcano.txt"]
+    chunk_ids = {
+        c["id"]
+        for c in (
+            await content_client.get(
+                f"/api/v1/bots/{bot['id']}/documents/{ids['volcano.txt']}/chunks",
+                headers=user.headers,
+            )
+        ).json()["items"]
+    }
+    assert assistant["citations"][0]["chunk_id"] in chunk_ids
+
+
+async def test_messages_are_listed_oldest_first_and_history_is_sent(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot, _ = await _bot_with_documents(content_client, content_app, core_settings, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+
+    for question in ("Tell me about owls.", "And volcanoes?"):
+        sent = await content_client.post(url, json={"content": question}, headers=user.headers)
+        assert sent.status_code == 200, sent.text
+    page = await content_client.get(url, headers=user.headers)
+    tail = await content_client.get(f"{url}?limit=2&offset=2", headers=user.headers)
+    conversation = await content_client.get(
+        f"/api/v1/conversations/{conversation_id}", headers=user.headers
+    )
+
+    roles = [(m["role"], m["content"]) for m in page.json()["items"]]
+    assert page.json()["total"] == 4
+    assert roles[0] == ("user", "Tell me about owls.")
+    assert [role for role, _ in roles] == ["user", "assistant", "user", "assistant"]
+    assert tail.json()["items"][0]["content"] == "And volcanoes?"
+    assert conversation.json()["title"] == "Tell me about owls."
+
+
+async def test_the_stream_relays_tokens_citations_and_stores_the_answer(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot, ids = await _bot_with_documents(content_client, content_app, core_settings, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+
+    answer = await content_client.post(
+        f"/api/v1/conversations/{conversation_id}/messages/stream",
+        json={"content": "How do owls hunt?"},
+        headers=user.headers,
+    )
+    events = _events(answer.text)
+    stored = await content_client.get(
+        f"/api/v1/conversations/{conversation_id}/messages", headers=user.headers
+    )
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    names = [name for name, _ in events]
+    assert names[0] == "token"
+    assert names[-2:] == ["citations", "done"]
+    streamed = "".join(data["delta"] for name, data in events if name == "token")
+    citations = events[-2][1]["citations"]
+    assert citations[0]["document_id"] == ids["owls.txt"]
+    message = events[-1][1]["message"]
+    assert message["content"] == streamed
+    assert message["role"] == "assistant"
+    assert [m["id"] for m in stored.json()["items"]][-1] == message["id"]
+
+
+async def test_agent_down_is_503_and_the_users_message_is_kept(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot, _ = await _bot_with_documents(content_client, content_app, core_settings, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+
+    agent.transport.available = False
+    failed = await content_client.post(url, json={"content": "Still there?"}, headers=user.headers)
+    streamed = await content_client.post(
+        f"{url}/stream", json={"content": "Hello?"}, headers=user.headers
+    )
+    agent.transport.available = True
+    stored = await content_client.get(url, headers=user.headers)
+
+    assert failed.status_code == 503
+    assert failed.json()["error"] == "AgentUnavailable"
+    assert streamed.status_code == 200
+    assert [(name, data["error"]) for name, data in _events(streamed.text)] == [
+        ("error", "AgentUnavailable")
+    ]
+    assert [(m["role"], m["content"]) for m in stored.json()["items"]] == [
+        ("user", "Still there?"),
+        ("user", "Hello?"),
+    ]
+
+
+async def test_conversations_are_listed_and_deleted_with_their_messages(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    core_db: AsyncEngine,
+) -> None:
+    user = await signup(content_client)
+    bot, _ = await _bot_with_documents(content_client, content_app, core_settings, user)
+    first = await _conversation(content_client, user, bot["id"])
+    second = await _conversation(content_client, user, bot["id"])
+    await content_client.post(
+        f"/api/v1/conversations/{first}/messages", json={"content": "hi"}, headers=user.headers
+    )
+
+    listed = await content_client.get(
+        f"/api/v1/bots/{bot['id']}/conversations", headers=user.headers
+    )
+    deleted = await content_client.delete(f"/api/v1/conversations/{first}", headers=user.headers)
+    gone = await content_client.get(f"/api/v1/conversations/{first}", headers=user.headers)
+    async with core_db.connect() as connection:
+        messages = await connection.scalar(text("SELECT count(*) FROM messages"))
+
+    assert [c["id"] for c in listed.json()["items"]] == [second, first]
+    assert deleted.status_code == 204
+    assert gone.status_code == 404
+    assert messages == 0
