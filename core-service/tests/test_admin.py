@@ -3,6 +3,8 @@
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core_service.admin.cli import set_staff
+from core_service.config import Settings
 from testsupport.core_users import plans_restored, signup
 
 ADMIN = "/api/v1/admin"
@@ -121,3 +123,15 @@ async def _edit_plans(client: httpx.AsyncClient, headers: dict[str, str]) -> Non
     )
     assert cleared.json()["stripe_price_id"] is None
     assert (await client.patch(f"{ADMIN}/plans/gold", headers=headers, json={})).status_code == 404
+
+
+async def test_the_command_line_promotes_the_first_staff_account(
+    core_client: httpx.AsyncClient, core_settings: Settings
+) -> None:
+    user = await signup(core_client)
+    url = str(core_settings.database_url)
+    assert await set_staff(url, login=user.email.upper(), staff=True) is True
+    assert (await core_client.get(f"{ADMIN}/users", headers=user.headers)).status_code == 200
+    assert await set_staff(url, login=user.username, staff=False) is True
+    assert (await core_client.get(f"{ADMIN}/users", headers=user.headers)).status_code == 403
+    assert await set_staff(url, login="nobody", staff=True) is False

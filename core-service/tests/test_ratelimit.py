@@ -1,6 +1,7 @@
 """Brute-force limits on login and register, per address and per account, across replicas."""
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
@@ -87,3 +88,18 @@ async def test_the_count_is_shared_by_replicas(
             assert (await _login(replica, user.username, "wrong guess")).status_code == 401
         assert (await _login(replica_a, user.username, user.password)).status_code == 429
         assert (await _login(replica_b, user.username, user.password)).status_code == 429
+
+
+async def test_ended_windows_are_swept_when_a_new_one_starts(
+    core_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    await _login(core_client, "first-account", "wrong guess")
+    async with core_db.begin() as connection:
+        await connection.execute(
+            text("UPDATE rate_limit_buckets SET expires_at = now() - interval '1 second'")
+        )
+    await _login(core_client, "second-account", "wrong guess")
+    async with core_db.connect() as connection:
+        live = await connection.scalar(text("SELECT count(*) FROM rate_limit_buckets"))
+    # The address bucket restarted; the first account's ended bucket is gone; the second's is new.
+    assert live == 2

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
 
-    rate_limit_login_per_address: int = Field(default=30, ge=1)
+    rate_limit_login_per_address: int = Field(default=60, ge=1)
     rate_limit_login_per_account: int = Field(default=5, ge=1)
     rate_limit_login_window_s: int = Field(default=900, ge=1)
     rate_limit_register_per_address: int = Field(default=20, ge=1)

@@ -5,7 +5,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.auth.clock import utcnow
@@ -23,6 +23,13 @@ async def issue(
     session: AsyncSession, *, user_id: uuid.UUID, ttl_s: int, family_id: uuid.UUID | None = None
 ) -> str:
     """A new refresh token (of a new family unless ``family_id`` is given)."""
+    if family_id is None:
+        # A new login is a good moment to drop this user's long-expired tokens.
+        await session.execute(
+            delete(RefreshToken).where(
+                RefreshToken.user_id == user_id, RefreshToken.expires_at < utcnow()
+            )
+        )
     token = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(

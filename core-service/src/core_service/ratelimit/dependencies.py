@@ -23,6 +23,10 @@ async def count_hit(request: Request, *, key: str, limit: Limit) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         try:
-            await ratelimit_service.hit(session, key=key, limit=limit)
+            hits = await ratelimit_service.hit(session, key=key, limit=limit)
         finally:
+            await session.commit()
+        if hits == 1:
+            # A new window began: a cheap moment to sweep windows that ended (no cron needed).
+            await ratelimit_service.purge_expired(session)
             await session.commit()

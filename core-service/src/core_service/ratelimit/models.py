@@ -11,10 +11,10 @@ __all__ = ["RateLimitBucket"]
 
 
 class RateLimitBucket(Base):
-    """Hits on one key (e.g. ``login:address:<digest>``) since ``window_start``."""
+    """Hits on one key (e.g. ``login:addr:<digest>``) in the window ending at ``expires_at``."""
 
     __tablename__ = "rate_limit_buckets"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -23,9 +23,12 @@ def upgrade() -> None:
     op.create_table(
         "rate_limit_buckets",
         sa.Column("key", sa.String(length=128), nullable=False),
-        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit_buckets")),
+    )
+    op.create_index(
+        op.f("ix_rate_limit_buckets_expires_at"), "rate_limit_buckets", ["expires_at"], unique=False
     )
     op.create_table(
         "stripe_events",
@@ -176,6 +179,7 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("subscription_plans")
     op.drop_table("stripe_events")
+    op.drop_index(op.f("ix_rate_limit_buckets_expires_at"), table_name="rate_limit_buckets")
     op.drop_table("rate_limit_buckets")
 
 
