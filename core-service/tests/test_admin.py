@@ -123,6 +123,8 @@ async def _edit_plans(client: httpx.AsyncClient, headers: dict[str, str]) -> Non
     )
     assert cleared.json()["stripe_price_id"] is None
     assert (await client.patch(f"{ADMIN}/plans/gold", headers=headers, json={})).status_code == 404
+    huge = await client.patch(f"{ADMIN}/plans/pro", headers=headers, json={"max_bots": 10**12})
+    assert huge.status_code == 422
 
 
 async def test_the_command_line_promotes_the_first_staff_account(

@@ -23,7 +23,7 @@ async def list_users(
     session: SessionDep,
     _: StaffUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> UserPage:
     """Every account, oldest first."""
     users, total = await users_service.list_users(session, limit=limit, offset=offset)

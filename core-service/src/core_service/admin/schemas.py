@@ -9,6 +9,8 @@ from core_service.users.schemas import UserRead
 
 __all__ = ["PlanChange", "PlanUpdate", "UserPage"]
 
+_MAX_INT = 2_147_483_647  # the limit columns are PostgreSQL integers
+
 
 class UserPage(BaseModel):
     """A page of users."""
@@ -32,8 +34,8 @@ class PlanUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=2_000)
     features: list[Any] | None = None
     stripe_price_id: str | None = Field(default=None, max_length=255)
-    max_bots: int | None = Field(default=None, ge=0)
-    max_documents: int | None = Field(default=None, ge=0)
-    max_messages_per_month: int | None = Field(default=None, ge=0)
-    max_upload_mb: int | None = Field(default=None, ge=1)
-    max_storage_mb: int | None = Field(default=None, ge=0)
+    max_bots: int | None = Field(default=None, ge=0, le=_MAX_INT)
+    max_documents: int | None = Field(default=None, ge=0, le=_MAX_INT)
+    max_messages_per_month: int | None = Field(default=None, ge=0, le=_MAX_INT)
+    max_upload_mb: int | None = Field(default=None, ge=1, le=_MAX_INT)
+    max_storage_mb: int | None = Field(default=None, ge=0, le=_MAX_INT)

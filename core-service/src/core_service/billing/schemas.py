@@ -9,7 +9,7 @@ __all__ = ["StripeEventBody", "StripeSubscription", "WebhookAck", "WebhookOutcom
 
 
 class _Price(BaseModel):
-    id: str
+    id: str = Field(max_length=255)
 
 
 class _Item(BaseModel):
@@ -23,9 +23,9 @@ class _Items(BaseModel):
 class StripeSubscription(BaseModel):
     """A ``subscription`` object, as sent in ``customer.subscription.*`` events."""
 
-    id: str
-    customer: str
-    status: str
+    id: str = Field(max_length=255)
+    customer: str = Field(max_length=255)
+    status: str = Field(max_length=64)
     items: _Items = Field(default_factory=_Items)
     metadata: dict[str, str] = Field(default_factory=dict)
 
@@ -42,9 +42,9 @@ class _EventData(BaseModel):
 class StripeEventBody(BaseModel):
     """A webhook event envelope."""
 
-    id: str
-    type: str
-    created: int
+    id: str = Field(min_length=1, max_length=255)
+    type: str = Field(max_length=100)
+    created: int = Field(ge=0, le=253_402_300_799, description="Unix time, before year 10000.")
     data: _EventData
 
 

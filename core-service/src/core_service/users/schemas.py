@@ -60,7 +60,7 @@ class UserUpdate(BaseModel):
 
     first_name: Name | None = None
     last_name: Name | None = None
-    email: EmailStr | None = None
+    email: Annotated[EmailStr, Field(max_length=320)] | None = None
     password: Password | None = None
 
 
