@@ -1,7 +1,9 @@
 """Agent fixtures: a vector database per session and an HTTP client on a started app."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import asyncpg
 import httpx
@@ -80,3 +82,24 @@ async def pgvector_pool(agent_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 def pgvector_store(pgvector_pool: asyncpg.Pool) -> PgVectorStore:
     """The pgvector store on the test table."""
     return PgVectorStore(pgvector_pool, table=_CONTRACT_TABLE)
+
+
+ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def client_with(agent_settings: Settings) -> ClientFactory:
+    """``async with client_with(embedder=…, …) as client``: an app started with other settings."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        settings = Settings.model_validate({**agent_settings.model_dump(), **overrides})
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://agent.test"
+            ) as client:
+                yield client
+
+    return start

@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     provider_connect_timeout_s: float = Field(default=5.0, gt=0)
     provider_timeout_s: float = Field(default=60.0, gt=0)
     provider_max_retries: int = Field(default=3, ge=0, le=10)
+    provider_retry_backoff_s: float = Field(default=0.5, ge=0.0, le=30.0)
 
     @model_validator(mode="after")
     def _production_needs_real_settings(self) -> Self:

@@ -7,9 +7,13 @@ from pgvector.asyncpg import register_vector
 
 from agent_service.config import EmbedderKind, Settings, VectorStoreKind
 from agent_service.database import plain_dsn
+from agent_service.generation.chat_models import ChatModelFactory
 from agent_service.ingestion.embedders import Embedder, HashEmbedder
+from agent_service.ingestion.gemini import GeminiEmbedder
+from agent_service.ingestion.retry import CallPolicy
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
+from agent_service.retrieval.pinecone_store import PineconeStore
 from agent_service.retrieval.store import VectorStore
 
 __all__ = ["AgentRuntime", "build_embedder", "build_runtime", "open_vector_pool"]
@@ -23,6 +27,7 @@ class AgentRuntime:
     embedder: Embedder
     store: VectorStore
     retriever: Retriever
+    chat_models: ChatModelFactory
 
     async def aclose(self) -> None:
         """Close provider clients (the database pool is closed by the lifespan)."""
@@ -32,9 +37,20 @@ class AgentRuntime:
 
 def build_embedder(settings: Settings) -> Embedder:
     """The embedder chosen by ``AGENT_EMBEDDER``."""
-    if settings.embedder is EmbedderKind.HASH:
-        return HashEmbedder(settings.hash_dimensions)
-    raise NotImplementedError(settings.embedder)
+    if settings.embedder is EmbedderKind.GEMINI:
+        assert settings.google_api_key is not None  # noqa: S101 - checked by Settings
+        return GeminiEmbedder(
+            api_key=settings.google_api_key,
+            model=settings.gemini_embedding_model,
+            dimensions=settings.gemini_embedding_dimensions,
+            policy=CallPolicy.from_settings(settings),
+            batch_size=settings.embedding_batch_size,
+        )
+    if settings.embedder is EmbedderKind.LOCAL:
+        from agent_service.ingestion.local import LocalEmbedder  # noqa: PLC0415 - optional extra
+
+        return LocalEmbedder(settings.local_embedding_model)
+    return HashEmbedder(settings.hash_dimensions)
 
 
 async def open_vector_pool(settings: Settings, embedder: Embedder) -> asyncpg.Pool:
@@ -73,7 +89,13 @@ def build_runtime(
         candidates=settings.hybrid_candidates,
         rrf_k=settings.rrf_k,
     )
-    return AgentRuntime(settings=settings, embedder=embedder, store=store, retriever=retriever)
+    return AgentRuntime(
+        settings=settings,
+        embedder=embedder,
+        store=store,
+        retriever=retriever,
+        chat_models=ChatModelFactory(settings),
+    )
 
 
 def _build_store(settings: Settings, embedder: Embedder, pool: asyncpg.Pool | None) -> VectorStore:
@@ -82,4 +104,21 @@ def _build_store(settings: Settings, embedder: Embedder, pool: asyncpg.Pool | No
             raise RuntimeError("the pgvector store needs AGENT_DATABASE_URL")
         table = table_name_for(embedder.model, embedder.dimensions)
         return PgVectorStore(pool, table=table, ef_search=settings.hnsw_ef_search)
-    raise NotImplementedError(settings.vector_store)
+    return _pinecone_store(settings)
+
+
+def _pinecone_store(settings: Settings) -> VectorStore:
+    from pinecone import AsyncIndex  # noqa: PLC0415 - only loaded when configured
+
+    assert settings.pinecone_api_key is not None  # noqa: S101 - checked by Settings
+    assert settings.pinecone_index_host is not None  # noqa: S101
+    index = AsyncIndex(
+        host=settings.pinecone_index_host,
+        api_key=settings.pinecone_api_key.get_secret_value(),
+        timeout=settings.provider_timeout_s,
+    )
+    # The SDK already retries 429/5xx itself; ours would multiply the attempts.
+    policy = CallPolicy(timeout_s=settings.provider_timeout_s, max_retries=0, backoff_s=0.0)
+    return PineconeStore(
+        index, policy=policy, upsert_batch_size=settings.pinecone_upsert_batch_size
+    )

@@ -1,28 +1,40 @@
 """Picks the answer path for a chat request and collects streamed answers."""
 
-from agent_service.chains.rag import extractive_answer_stream
+from agent_service.chains.rag import LlmChat, extractive_answer_stream, llm_answer_stream
+from agent_service.chains.react import react_answer_stream
 from agent_service.config import ChatProviderKind
 from agent_service.generation.answers import AnswerComplete, AnswerStream
 from agent_service.runtime import AgentRuntime
-from chatsphere_contracts.v1 import ChatRequest, ChatResponse
+from chatsphere_contracts.v1 import AgentType, ChatRequest, ChatResponse
 
 __all__ = ["answer", "answer_stream"]
 
 
-def answer_stream(runtime: AgentRuntime, request: ChatRequest) -> AnswerStream:
+def answer_stream(runtime: AgentRuntime, request: ChatRequest, *, stream: bool) -> AnswerStream:
     """The answer as it is produced: text pieces, then one ``AnswerComplete``."""
     settings = runtime.settings
     top_k = request.config.top_k or settings.default_top_k
     if settings.chat_provider is ChatProviderKind.EXTRACTIVE:
         # Without a model there is no tool calling: 'react' answers like 'rag'.
         return extractive_answer_stream(runtime.retriever, request, top_k=top_k)
-    raise NotImplementedError(settings.chat_provider)
+    model_name = request.config.model or runtime.chat_models.default_model()
+    chat = LlmChat(
+        retriever=runtime.retriever,
+        model=runtime.chat_models.get(model=model_name, temperature=request.config.temperature),
+        model_name=model_name,
+        top_k=top_k,
+        max_steps=settings.react_max_steps,
+        stream=stream,
+    )
+    if request.config.agent_type is AgentType.REACT:
+        return react_answer_stream(chat, request)
+    return llm_answer_stream(chat, request)
 
 
 async def answer(runtime: AgentRuntime, request: ChatRequest) -> ChatResponse:
     """The whole answer at once."""
     pieces: list[str] = []
-    async for event in answer_stream(runtime, request):
+    async for event in answer_stream(runtime, request, stream=False):
         if isinstance(event, AnswerComplete):
             return ChatResponse(
                 answer="".join(pieces),

@@ -5,8 +5,10 @@ import re
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+
 from agent_service.retrieval.store import StoredMatch
-from chatsphere_contracts.v1 import Citation, TokenUsage
+from chatsphere_contracts.v1 import ChatRequest, ChatRole, Citation, TokenUsage
 
 __all__ = [
     "AnswerComplete",
@@ -14,8 +16,11 @@ __all__ = [
     "AnswerStream",
     "cited_numbers",
     "citation_for",
+    "citations_for_answer",
     "estimate_tokens",
+    "history_messages",
     "numbered_passages",
+    "usage_of",
 ]
 
 _SNIPPET_CHARS = 300
@@ -63,3 +68,28 @@ def cited_numbers(answer: str, available: int) -> list[int]:
         if 1 <= number <= available and number not in seen:
             seen.append(number)
     return seen
+
+
+def citations_for_answer(answer: str, passages: Sequence[StoredMatch]) -> list[Citation]:
+    """The passages the answer cites by number; all given passages when it cites none."""
+    numbers = cited_numbers(answer, len(passages)) or range(1, len(passages) + 1)
+    return [citation_for(passages[number - 1]) for number in numbers]
+
+
+def history_messages(request: ChatRequest) -> list[AnyMessage]:
+    """The conversation so far as LangChain messages, oldest first."""
+    return [
+        HumanMessage(turn.content) if turn.role is ChatRole.USER else AIMessage(turn.content)
+        for turn in request.history
+    ]
+
+
+def usage_of(
+    total: AIMessage | None, *, fallback_input: Sequence[BaseMessage], answer: str
+) -> TokenUsage:
+    """The provider's token counts, or estimates where it sent none."""
+    usage = total.usage_metadata if total is not None else None
+    if usage:
+        return TokenUsage(input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"])
+    prompt = "".join(str(message.content) for message in fallback_input)
+    return TokenUsage(input_tokens=estimate_tokens(prompt), output_tokens=estimate_tokens(answer))

@@ -1,6 +1,5 @@
 """Maps failures of outside providers to 502/503/504 errors with a clear body."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,13 +32,12 @@ async def provider_errors(what: str) -> AsyncIterator[None]:
 
 def classify_provider_error(exc: BaseException, what: str) -> AppError:
     """504 for timeouts, 503 for unreachable or overloaded, 502 for any other failure."""
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | httpx.TimeoutException) or _named(
-        exc, "Timeout"
-    ):
+    if _named(exc, "Timeout"):
         return ProviderTimeout(f"The {what} provider did not answer in time.")
     status = status_of(exc)
-    unreachable = isinstance(
-        exc, httpx.TransportError | OSError | asyncpg.exceptions.PostgresConnectionError
+    unreachable = any(
+        isinstance(error, httpx.TransportError | OSError | asyncpg.PostgresConnectionError)
+        for error in _chain(exc)
     ) or _named(exc, "Connection")
     if unreachable or status in {429, 503}:
         return ProviderUnavailable(f"The {what} provider is unavailable; try again later.")
@@ -48,23 +46,38 @@ def classify_provider_error(exc: BaseException, what: str) -> AppError:
 
 
 def status_of(exc: BaseException) -> int | None:
-    """The HTTP status a provider error carries, whichever SDK raised it."""
-    for attribute in ("status_code", "code", "status"):
-        value = getattr(exc, attribute, None)
-        if isinstance(value, int) and 100 <= value <= 599:
+    """The HTTP status a provider error carries, whichever SDK raised it (or what it wraps)."""
+    for error in _chain(exc):
+        for attribute in ("status_code", "code", "status"):
+            value = getattr(error, attribute, None)
+            if isinstance(value, int) and 100 <= value <= 599:
+                return value
+        response = getattr(error, "response", None)
+        value = getattr(response, "status_code", None)
+        if isinstance(value, int):
             return value
-    response = getattr(exc, "response", None)
-    value = getattr(response, "status_code", None)
-    return value if isinstance(value, int) else None
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    # LangChain adapters wrap the SDK's error (``raise … from e``): look through the causes.
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def is_retryable(exc: BaseException) -> bool:
     """Worth another try: rate limits, server errors, timeouts, dropped connections."""
-    if isinstance(exc, httpx.TransportError | TimeoutError) or _named(exc, "Timeout"):
+    if _named(exc, "Timeout") or any(
+        isinstance(error, httpx.TransportError) for error in _chain(exc)
+    ):
         return True
     return status_of(exc) in _RETRYABLE_STATUSES or _named(exc, "Connection")
 
 
 def _named(exc: BaseException, fragment: str) -> bool:
     # SDKs wrap transport failures in their own types (openai.APITimeoutError, …).
-    return any(fragment in cls.__name__ for cls in type(exc).__mro__)
+    return any(fragment in cls.__name__ for error in _chain(exc) for cls in type(error).__mro__)

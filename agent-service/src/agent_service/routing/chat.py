@@ -49,7 +49,7 @@ async def chat_stream(
     """``token`` events as the answer is produced, then ``citations`` and ``done``, or ``error``."""
     caller.require_namespace(body.namespace)
     check_at_most("message characters", len(body.message), runtime.settings.max_query_chars)
-    events = answer_stream(runtime, body)
+    events = answer_stream(runtime, body, stream=True)
     # Wait for the first piece before answering 200, so that a provider down from the start
     # gets a proper 502/503/504 instead of a stream holding only an error.
     async with provider_errors("chat"):

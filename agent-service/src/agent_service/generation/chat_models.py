@@ -1,0 +1,63 @@
+"""LangChain chat models for the configured provider, built from a bot's configuration."""
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+from langchain_google_genai import ChatGoogleGenerativeAI
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from agent_service.config import ChatProviderKind, Settings
+
+__all__ = ["ChatModelFactory"]
+
+_CACHE_SIZE = 32
+
+
+class ChatModelFactory:
+    """Makes (and keeps a few of) the chat models requests ask for; each holds its HTTP client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._models: dict[tuple[str, float], BaseChatModel] = {}
+
+    def default_model(self) -> str:
+        """The model used when the bot names none."""
+        if self._settings.chat_provider is ChatProviderKind.GEMINI:
+            return self._settings.gemini_chat_model
+        return self._settings.openai_chat_model
+
+    def get(self, *, model: str | None, temperature: float | None) -> BaseChatModel:
+        """The chat model for this bot's model name and temperature."""
+        key = (model or self.default_model(), self._settings.default_temperature)
+        if temperature is not None:
+            key = (key[0], temperature)
+        if key not in self._models:
+            if len(self._models) >= _CACHE_SIZE:
+                self._models.pop(next(iter(self._models)))
+            self._models[key] = self._build(*key)
+        return self._models[key]
+
+    def _build(self, model: str, temperature: float) -> BaseChatModel:
+        settings = self._settings
+        if settings.chat_provider is ChatProviderKind.GEMINI:
+            assert settings.google_api_key is not None  # noqa: S101 - checked by Settings
+            return ChatGoogleGenerativeAI(
+                model=model,
+                google_api_key=settings.google_api_key,
+                temperature=temperature,
+                max_output_tokens=settings.max_output_tokens,
+                timeout=settings.provider_timeout_s,
+                max_retries=settings.provider_max_retries,
+            )
+        return ChatOpenAI(
+            model_name=model,
+            openai_api_base=settings.openai_base_url,
+            # Local servers (Ollama, vLLM) take any key; the client insists on one.
+            openai_api_key=settings.openai_api_key or SecretStr("not-needed"),
+            temperature=temperature,
+            request_timeout=httpx.Timeout(
+                settings.provider_timeout_s, connect=settings.provider_connect_timeout_s
+            ),
+            max_retries=settings.provider_max_retries,
+            stream_usage=True,
+        )

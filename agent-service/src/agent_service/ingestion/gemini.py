@@ -1,0 +1,75 @@
+"""Gemini embeddings through langchain-google-genai, batched within the API's limit."""
+
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+from langchain_google_genai import GoogleGenerativeAIEmbeddings
+from pydantic import SecretStr
+
+from agent_service.ingestion.embedders import Matrix
+from agent_service.ingestion.retry import CallPolicy
+
+__all__ = ["GEMINI_MAX_BATCH", "GeminiEmbedder"]
+
+GEMINI_MAX_BATCH = 100
+"""``batchEmbedContents`` takes at most 100 texts per request."""
+
+
+class GeminiEmbedder:
+    """``gemini-embedding-001`` (or another Gemini model) at 768 or 1536 dimensions."""
+
+    def __init__(
+        self,
+        *,
+        api_key: SecretStr,
+        model: str,
+        dimensions: int,
+        policy: CallPolicy,
+        batch_size: int = GEMINI_MAX_BATCH,
+    ) -> None:
+        self._client = GoogleGenerativeAIEmbeddings(
+            model=model, google_api_key=api_key, output_dimensionality=dimensions
+        )
+        self._model = model
+        self._dimensions = dimensions
+        self._policy = policy
+        self._batch_size = min(batch_size, GEMINI_MAX_BATCH)
+
+    @property
+    def model(self) -> str:
+        """The Gemini model name."""
+        return self._model
+
+    @property
+    def dimensions(self) -> int:
+        """The requested output dimensionality."""
+        return self._dimensions
+
+    async def embed_documents(self, texts: Sequence[str]) -> Matrix:
+        """One request per batch of at most 100 texts, each retried on 429/5xx."""
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = list(texts[start : start + self._batch_size])
+            rows.extend(await self._policy.call(partial(self._embed_batch, batch)))
+        return _normalised(rows, self._dimensions)
+
+    async def embed_query(self, text: str) -> Matrix:
+        """The query vector (task type ``RETRIEVAL_QUERY``)."""
+        row = await self._policy.call(lambda: self._client.aembed_query(text))
+        return _normalised([row], self._dimensions)
+
+    async def _embed_batch(self, batch: list[str]) -> list[list[float]]:
+        return await self._client.aembed_documents(batch, batch_size=len(batch))
+
+    async def aclose(self) -> None:
+        """The google-genai client holds no resources that need closing here."""
+
+
+def _normalised(rows: list[list[float]], dimensions: int) -> Matrix:
+    # Gemini normalises only its full 3072-dimension output; cosine needs no more, but callers
+    # of /v1/embeddings are promised unit vectors from every embedder.
+    matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), dimensions)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    normalised: Matrix = (matrix / np.where(norms == 0.0, 1.0, norms)).astype(np.float32)
+    return normalised

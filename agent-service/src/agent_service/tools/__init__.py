@@ -1,0 +1,1 @@
+"""Tools the ``react`` agent may call."""

@@ -1,0 +1,236 @@
+"""Gemini embeddings and chat through their real REST wire format (pytest-httpx at the boundary)."""
+
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpx import HTTPXMock
+
+from agent_service.ingestion.embedders import HashEmbedder
+from chatsphere_contracts import v1
+
+API = "https://generativelanguage.googleapis.com/v1beta/models"
+EMBED_URL = f"{API}/gemini-embedding-001:batchEmbedContents"
+GENERATE_URL = f"{API}/gemini-2.5-flash:generateContent"
+STREAM_URL = re.compile(re.escape(f"{API}/gemini-2.5-flash:streamGenerateContent") + r"\?alt=sse")
+GEMINI = {"embedder": "gemini", "google_api_key": "test-google-key", "provider_retry_backoff_s": 0}
+GEMINI_CHAT = {"chat_provider": "gemini", "google_api_key": "test-google-key"}
+# A stand-in for the model: lexical vectors keep retrieval meaningful in these tests.
+FAKE_MODEL = HashEmbedder(768)
+
+
+def batch_embed(request: httpx.Request) -> httpx.Response:
+    """Answer ``batchEmbedContents`` the way Gemini does: one embedding per request entry."""
+    assert request.headers["x-goog-api-key"] == "test-google-key"
+    entries = json.loads(request.content)["requests"]
+    assert 1 <= len(entries) <= 100
+    texts = [entry["content"]["parts"][0]["text"] for entry in entries]
+    vectors = FAKE_MODEL.embed_sync(texts) * 3.0  # Gemini's reduced outputs are not unit length
+    return httpx.Response(200, json={"embeddings": [{"values": v.tolist()} for v in vectors]})
+
+
+def requests_to(httpx_mock: HTTPXMock, url: str | re.Pattern[str]) -> list[dict[str, Any]]:
+    return [json.loads(r.content) for r in httpx_mock.get_requests(url=url)]
+
+
+async def test_embeddings_are_batched_by_100_with_the_documented_fields(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
+) -> None:
+    httpx_mock.add_callback(batch_embed, url=EMBED_URL, is_reusable=True)
+    texts = [f"passage number {n}" for n in range(250)]
+    async with client_with(**GEMINI) as client:
+        response = await client.post("/v1/embeddings", json={"texts": texts}, headers=auth)
+    body = v1.EmbeddingsResponse.model_validate(response.json())
+    assert (body.model, body.dimensions, len(body.vectors)) == ("gemini-embedding-001", 768, 250)
+    assert abs(sum(x * x for x in body.vectors[0]) - 1.0) < 1e-4
+    sent = requests_to(httpx_mock, EMBED_URL)
+    assert [len(request["requests"]) for request in sent] == [100, 100, 50]
+    first = sent[0]["requests"][0]
+    assert first["model"] == "models/gemini-embedding-001"
+    assert first["taskType"] == "RETRIEVAL_DOCUMENT"
+    assert first["outputDimensionality"] == 768
+
+
+async def test_index_and_retrieve_use_document_and_query_task_types(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    httpx_mock.add_callback(batch_embed, url=EMBED_URL, is_reusable=True)
+    chunks = [
+        {"id": "a", "document_id": "d", "text": "Invoices are emailed on the first day."},
+        {"id": "b", "document_id": "d", "text": "The warehouse is in Porto."},
+    ]
+    async with client_with(**GEMINI) as client:
+        await client.post(
+            "/v1/index/upsert", json={"namespace": namespace, "chunks": chunks}, headers=auth
+        )
+        body = {"namespace": namespace, "query": "when are invoices emailed", "top_k": 1}
+        matches = (await client.post("/v1/retrieve", json=body, headers=auth)).json()["matches"]
+    assert [m["chunk_id"] for m in matches] == ["a"]
+    task_types = [r["requests"][0]["taskType"] for r in requests_to(httpx_mock, EMBED_URL)]
+    assert task_types == ["RETRIEVAL_DOCUMENT", "RETRIEVAL_QUERY"]
+
+
+async def test_429_and_500_are_retried(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
+) -> None:
+    rate_limited = {
+        "error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}
+    }
+    httpx_mock.add_response(url=EMBED_URL, status_code=429, json=rate_limited)
+    httpx_mock.add_response(
+        url=EMBED_URL,
+        status_code=500,
+        json={"error": {"code": 500, "message": "x", "status": "INTERNAL"}},
+    )
+    httpx_mock.add_callback(batch_embed, url=EMBED_URL)
+    async with client_with(**GEMINI) as client:
+        response = await client.post("/v1/embeddings", json={"texts": ["hello"]}, headers=auth)
+    assert response.status_code == 200
+    assert len(httpx_mock.get_requests(url=EMBED_URL)) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "expected_status", "code"),
+    [(503, 503, "ProviderUnavailable"), (500, 502, "ProviderError"), (400, 502, "ProviderError")],
+)
+async def test_provider_failures_have_clear_error_bodies(
+    client_with: Any,
+    httpx_mock: HTTPXMock,
+    auth: dict[str, str],
+    status: int,
+    expected_status: int,
+    code: str,
+) -> None:
+    error = {"error": {"code": status, "message": "failed", "status": "UNAVAILABLE"}}
+    httpx_mock.add_response(url=EMBED_URL, status_code=status, json=error, is_reusable=True)
+    async with client_with(**GEMINI, provider_max_retries=1) as client:
+        response = await client.post("/v1/embeddings", json={"texts": ["hello"]}, headers=auth)
+    assert response.status_code == expected_status
+    assert response.json()["error"] == code
+    assert "embeddings provider" in response.json()["detail"]
+
+
+async def test_a_provider_timeout_is_504(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
+) -> None:
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=EMBED_URL, is_reusable=True)
+    async with client_with(**GEMINI, provider_max_retries=0) as client:
+        response = await client.post("/v1/embeddings", json={"texts": ["hello"]}, headers=auth)
+    assert response.status_code == 504
+    assert response.json() == {
+        "error": "ProviderTimeout",
+        "detail": "The embeddings provider did not answer in time.",
+    }
+
+
+def gemini_reply(text: str, *, prompt_tokens: int = 0, output_tokens: int = 0) -> dict[str, Any]:
+    """A ``generateContent`` response (also the shape of each streamed chunk)."""
+    body: dict[str, Any] = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}],
+        "modelVersion": "gemini-2.5-flash",
+        "responseId": "resp-1",
+    }
+    if prompt_tokens or output_tokens:
+        body["candidates"][0]["finishReason"] = "STOP"
+        body["usageMetadata"] = {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": prompt_tokens + output_tokens,
+        }
+    return body
+
+
+async def _index_refund_policy(
+    client: httpx.AsyncClient, auth: dict[str, str], namespace: str
+) -> None:
+    chunks = [
+        {"id": "refunds", "document_id": "policy", "text": "Refunds are paid within 14 days."},
+        {"id": "office", "document_id": "about", "text": "The office is in Lisbon."},
+    ]
+    body = {"namespace": namespace, "chunks": chunks}
+    assert (await client.post("/v1/index/upsert", json=body, headers=auth)).status_code == 200
+
+
+async def test_rag_chat_sends_passages_history_and_question_to_generate_content(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    reply = gemini_reply(
+        "Refunds are paid within 14 days [1].", prompt_tokens=120, output_tokens=11
+    )
+    httpx_mock.add_response(url=GENERATE_URL, json=reply)
+    chat = {
+        "namespace": namespace,
+        "message": "How long do refunds take?",
+        "history": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+        "config": {"system_prompt": "You are the shop's assistant.", "temperature": 0.3},
+    }
+    async with client_with(**GEMINI_CHAT) as client:
+        await _index_refund_policy(client, auth, namespace)
+        response = await client.post("/v1/chat", json=chat, headers=auth)
+    answer = v1.ChatResponse.model_validate(response.json())
+    assert answer.answer == "Refunds are paid within 14 days [1]."
+    assert answer.model == "gemini-2.5-flash"
+    assert answer.usage == v1.TokenUsage(input_tokens=120, output_tokens=11)
+    assert [c.chunk_id for c in answer.citations] == ["refunds"]
+    sent = requests_to(httpx_mock, GENERATE_URL)[0]
+    system = sent["systemInstruction"]["parts"][0]["text"]
+    assert system.startswith("You are the shop's assistant.")
+    assert "[1] Refunds are paid within 14 days." in system
+    assert [(c["role"], c["parts"][0]["text"]) for c in sent["contents"]] == [
+        ("user", "Hi"),
+        ("model", "Hello!"),
+        ("user", "How long do refunds take?"),
+    ]
+    assert sent["generationConfig"]["temperature"] == 0.3
+
+
+async def test_streamed_chat_relays_tokens_as_gemini_sends_them(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    chunks = [
+        gemini_reply("Refunds are paid "),
+        gemini_reply("within 14 days "),
+        gemini_reply("[1].", prompt_tokens=100, output_tokens=9),
+    ]
+    sse = "".join(f"data: {json.dumps(chunk)}\r\n\r\n" for chunk in chunks)
+    httpx_mock.add_response(
+        url=STREAM_URL, content=sse.encode(), headers={"content-type": "text/event-stream"}
+    )
+    body = {"namespace": namespace, "message": "How long do refunds take?"}
+    async with client_with(**GEMINI_CHAT) as client:
+        await _index_refund_policy(client, auth, namespace)
+        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    events = parse_sse(response.text)
+    assert [name for name, _ in events] == ["token", "token", "token", "citations", "done"]
+    assert [data["delta"] for name, data in events if name == "token"] == [
+        "Refunds are paid ",
+        "within 14 days ",
+        "[1].",
+    ]
+    assert events[3][1]["citations"][0]["chunk_id"] == "refunds"
+    assert events[4][1] == {
+        "usage": {"input_tokens": 100, "output_tokens": 9},
+        "model": "gemini-2.5-flash",
+    }
+
+
+async def test_a_stream_failing_at_the_start_answers_with_an_error_status(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    error = {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}
+    httpx_mock.add_response(url=STREAM_URL, status_code=503, json=error, is_reusable=True)
+    body = {"namespace": namespace, "message": "How long do refunds take?"}
+    async with client_with(**GEMINI_CHAT, provider_max_retries=0) as client:
+        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    assert response.status_code == 503
+    assert response.json()["error"] == "ProviderUnavailable"
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
