@@ -1,0 +1,141 @@
+"""Real service processes for shutdown tests: uvicorn (as the images run it) and the worker."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+__all__ = [
+    "ServiceProcess",
+    "exited_after_sigterm",
+    "free_port",
+    "port_is_closed",
+    "running_uvicorn",
+    "running_worker",
+]
+
+GRACE_SECONDS = 20
+
+
+def exited_after_sigterm(returncode: int | None) -> bool:
+    """A clean exit on SIGTERM: 0, or uvicorn's re-raised SIGTERM after its graceful shutdown.
+
+    uvicorn restores the default handler and raises the signal again once it has shut down, so
+    that a supervisor sees "terminated by SIGTERM" (status 143 in a shell).
+    """
+    return returncode in (0, -signal.SIGTERM)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_is_closed(port: int) -> bool:
+    """True once nothing accepts connections on the loopback port."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """A started process, where it listens (if it does), and what it printed."""
+
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def terminate(self) -> None:
+        """What Kubernetes and ``docker stop`` do first: SIGTERM."""
+        self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout_s: float) -> int:
+        """The exit status, waiting at most ``timeout_s``."""
+        return self.process.wait(timeout_s)
+
+    def output(self) -> str:
+        """Everything the process wrote to stdout and stderr so far."""
+        with open(self.log.name, "rb") as log:
+            return log.read().decode(errors="replace")
+
+    def wait_for_output(self, needle: str, timeout_s: float = 30) -> bool:
+        """True once ``needle`` appears in the output (polling, as a log reader would)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if needle in self.output():
+                return True
+            time.sleep(0.05)
+        return needle in self.output()
+
+
+def _environment(extra: dict[str, str]) -> dict[str, str]:
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CORE_", "AGENT_")) and key != "DATABASE_URL"
+    }
+    return inherited | extra
+
+
+@contextmanager
+def _started(command: list[str], env: dict[str, str], port: int = 0) -> Iterator[ServiceProcess]:
+    with tempfile.NamedTemporaryFile(prefix="service-", suffix=".log") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own services
+            command, env=_environment(env), stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield ServiceProcess(process=process, log=log, port=port)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def running_uvicorn(factory: str, env: dict[str, str]) -> Iterator[ServiceProcess]:
+    """``uvicorn --factory`` with the images' flags, on a free port, once ``/healthz`` answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--timeout-graceful-shutdown", str(GRACE_SECONDS)]
+    with _started(command, env, port) as service:
+        _wait_healthy(service)
+        yield service
+
+
+@contextmanager
+def running_worker(env: dict[str, str]) -> Iterator[ServiceProcess]:
+    """``python -m core_service.worker`` as the core image runs it."""
+    with _started([sys.executable, "-m", "core_service.worker"], env) as worker:
+        yield worker
+
+
+def _wait_healthy(service: ServiceProcess, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise AssertionError(f"the service exited early:\n{service.output()}")
+        try:
+            with urllib.request.urlopen(f"{service.base_url}/healthz", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"the service did not become healthy:\n{service.output()}")
