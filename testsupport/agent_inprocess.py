@@ -15,15 +15,22 @@ __all__ = ["AgentHarness", "SwitchableTransport", "count_vectors", "running_agen
 
 
 class SwitchableTransport(httpx.AsyncBaseTransport):
-    """Forwards to the agent, or refuses every connection as a stopped server would."""
+    """Forwards to the agent, or refuses connections as a stopped server would.
+
+    ``available = False`` refuses all; ``refuse_every = n`` refuses every n-th request.
+    """
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.available = True
+        self.refuse_every: int | None = None
+        self.requests = 0
         self.refused = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not self.available:
+        self.requests += 1
+        flaky = self.refuse_every is not None and self.requests % self.refuse_every == 0
+        if not self.available or flaky:
             self.refused += 1
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         return await self.inner.handle_async_request(request)

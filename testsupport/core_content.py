@@ -77,7 +77,7 @@ def make_worker(app: FastAPI, settings: Settings, *, worker_id: str, **overrides
     """A worker on the app's database and agent client, with fast retries."""
     return Worker(
         sessionmaker=app.state.sessionmaker,
-        agent=app.state.agent_client,
+        agent=app.state.agent_client.with_retry_attempts(1),
         settings=settings.model_copy(update={**FAST_RETRIES, **overrides}),
         worker_id=worker_id,
     )

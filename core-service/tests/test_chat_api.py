@@ -1,5 +1,6 @@
 """Conversations and chat through the HTTP API with the real agent in-process."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -7,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Message
 
 from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
@@ -191,3 +193,66 @@ async def test_conversations_are_listed_and_deleted_with_their_messages(
     assert deleted.status_code == 204
     assert gone.status_code == 404
     assert messages == 0
+
+
+async def test_a_client_leaving_mid_stream_leaves_a_consistent_conversation(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot, _ = await _bot_with_documents(content_client, content_app, core_settings, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+    path = f"/api/v1/conversations/{conversation_id}/messages/stream"
+    body = json.dumps({"content": "How do owls hunt?"}).encode()
+    received: list[bytes] = []
+    first_chunk = asyncio.Event()
+    requested = False
+
+    async def receive() -> Message:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            received.append(message["body"])
+            first_chunk.set()
+            await asyncio.sleep(0.2)  # a slow network: the disconnect arrives meanwhile
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"core.test"),
+            (b"authorization", user.headers["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("core.test", 80),
+    }
+    await content_app(scope, receive, send)
+    stored = await content_client.get(
+        f"/api/v1/conversations/{conversation_id}/messages", headers=user.headers
+    )
+    again = await content_client.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"content": "Are you still there?"},
+        headers=user.headers,
+    )
+
+    assert len(received) == 1
+    assert received[0].startswith(b"event: token")
+    assert [(m["role"], m["content"]) for m in stored.json()["items"]] == [
+        ("user", "How do owls hunt?")
+    ]
+    assert again.status_code == 200

@@ -77,6 +77,10 @@ class AgentClient:
         self._http = http
         self._retry_attempts = retry_attempts
 
+    def with_retry_attempts(self, attempts: int) -> "AgentClient":
+        """The same connection pool with another retry budget (the worker retries on its own)."""
+        return AgentClient(self._http, retry_attempts=attempts)
+
     async def upsert(self, request: UpsertRequest) -> UpsertResponse:
         """Index passages; the same ids again overwrite, so a retry cannot duplicate."""
         return await self._retried(lambda: self._post("/v1/index/upsert", request, UpsertResponse))

@@ -115,7 +115,7 @@ class Worker:
             sessionmaker=self.sessionmaker,
             agent=self.agent,
             batch_size=self.settings.ingestion_upsert_batch_size,
-            renew_lease=lambda: self._renew(job),
+            renew_lease=lambda: self._continue(job),
         )
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.worker_attempts_per_claim),
@@ -126,6 +126,8 @@ class Worker:
         )
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number > 1 and not await self._renew(job):
+                    raise LeaseLost
                 await handle_job(context, job)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
@@ -133,6 +135,12 @@ class Worker:
             await asyncio.wait_for(self.stop.wait(), seconds)
         if self.stop.is_set():
             raise WorkerStopping
+
+    async def _continue(self, job: Job) -> bool:
+        """Between batches: stop if asked to (the job is released), else extend the lease."""
+        if self.stop.is_set():
+            raise WorkerStopping
+        return await self._renew(job)
 
     async def _renew(self, job: Job) -> bool:
         async with self.sessionmaker() as session, session.begin():
