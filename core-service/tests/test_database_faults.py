@@ -1,0 +1,38 @@
+"""The database going away and coming back: 503 while it is down, served again after, no restart."""
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from core_service.config import Environment, Settings
+from core_service.main import create_app
+from core_service.migrate import upgrade_to_head_async
+from testsupport.postgres import (
+    restart_embedded_postgres,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+)
+
+
+async def test_requests_get_503_while_the_database_is_down_and_recover_after(
+    tmp_path: Path,
+) -> None:
+    server = await asyncio.to_thread(start_embedded_postgres, tmp_path / "pg")
+    url = server.get_uri("postgres").replace("postgresql://", "postgresql+asyncpg://")  # type: ignore[attr-defined]
+    await upgrade_to_head_async(url)
+    app = create_app(Settings(environment=Environment.TEST, database_url=url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+            assert (await client.get("/api/v1/plans")).status_code == 200
+            await asyncio.to_thread(stop_embedded_postgres, server)
+            down = [await client.get("/api/v1/plans") for _ in range(3)]
+            await asyncio.to_thread(restart_embedded_postgres, server)
+            back = await client.get("/api/v1/plans")
+            ready = await client.get("/readyz")
+    assert [r.status_code for r in down] == [503, 503, 503]
+    assert down[0].json()["error"] == "DatabaseUnavailable"
+    assert down[0].headers["retry-after"] == "1"
+    assert back.status_code == 200
+    assert ready.status_code == 200
