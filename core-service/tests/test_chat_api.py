@@ -13,7 +13,7 @@ from starlette.types import Message
 from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot, drain, make_worker, upload
-from testsupport.core_users import SignedUpUser, signup
+from testsupport.core_users import SignedUpUser, plans_restored, signup
 
 VOLCANO = b"Volcanoes erupt molten basalt lava from magma chambers deep underground."
 OWLS = b"Owls hunt mice at night using silent feathers and sharp hearing."
@@ -256,3 +256,33 @@ async def test_a_client_leaving_mid_stream_leaves_a_consistent_conversation(
         ("user", "How do owls hunt?")
     ]
     assert again.status_code == 200
+
+
+async def test_past_the_monthly_message_quota_chat_is_429_and_nothing_is_stored(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    core_db: AsyncEngine,
+) -> None:
+    user = await signup(content_client)
+    bot, _ = await _bot_with_documents(content_client, content_app, core_settings, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+
+    async with plans_restored(core_db):
+        async with core_db.begin() as connection:
+            await connection.execute(
+                text("UPDATE subscription_plans SET max_messages_per_month = 1 WHERE name = 'free'")
+            )
+        allowed = await content_client.post(url, json={"content": "one"}, headers=user.headers)
+        refused = await content_client.post(url, json={"content": "two"}, headers=user.headers)
+        streamed = await content_client.post(
+            f"{url}/stream", json={"content": "three"}, headers=user.headers
+        )
+    stored = await content_client.get(url, headers=user.headers)
+
+    assert allowed.status_code == 200
+    assert (refused.status_code, streamed.status_code) == (429, 429)
+    assert refused.json()["error"] == "QuotaExceeded"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert [m["content"] for m in stored.json()["items"] if m["role"] == "user"] == ["one"]

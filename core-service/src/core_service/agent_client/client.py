@@ -4,6 +4,7 @@ Only idempotent calls (upsert with caller-chosen ids, delete, retrieve) are retr
 is not, because a second answer would be generated and billed.
 """
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from chatsphere_contracts.v1 import (
 )
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.config import Settings
+from core_service.observability.metrics import AGENT_CALL_DURATION
 
 __all__ = ["AgentClient", "ServerSentEvent", "create_agent_http_client"]
 
@@ -129,20 +131,36 @@ class AgentClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _post(self, path: str, request: BaseModel, model: type[ResponseT]) -> ResponseT:
+        started = time.perf_counter()
+        outcome = "unavailable"
         try:
-            response = await self._http.post(
-                path,
-                content=request.model_dump_json(),
-                headers={"Content-Type": "application/json"},
+            try:
+                response = await self._http.post(
+                    path,
+                    content=request.model_dump_json(),
+                    headers={"Content-Type": "application/json"},
+                )
+            except httpx.TransportError as error:
+                _log.warning("agent_unreachable", path=path, error=type(error).__name__)
+                raise AgentUnavailable from error
+            _raise_for_status(response)
+            parsed = _parse(response, model)
+            outcome = "ok"
+            return parsed
+        except AgentRejected:
+            outcome = "error"
+            raise
+        finally:
+            AGENT_CALL_DURATION.labels(endpoint=path, outcome=outcome).observe(
+                time.perf_counter() - started
             )
-        except httpx.TransportError as error:
-            _log.warning("agent_unreachable", path=path, error=type(error).__name__)
-            raise AgentUnavailable from error
-        _raise_for_status(response)
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as error:
-            raise AgentRejected("The assistant answered in an unexpected shape.") from error
+
+
+def _parse(response: httpx.Response, model: type[ResponseT]) -> ResponseT:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as error:
+        raise AgentRejected("The assistant answered in an unexpected shape.") from error
 
 
 def _raise_for_status(response: httpx.Response) -> None:
