@@ -1,12 +1,29 @@
-"""The behaviour every vector store must have, run against each store."""
+"""The behaviour every vector store must have, run against pgvector and against Pinecone.
 
+Pinecone is a loopback stub server speaking Pinecone's data-plane REST API (``/vectors/upsert``,
+``/query``, ``/vectors/delete``), driven by the real ``pinecone`` SDK.
+"""
+
+import asyncio
+import math
+import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
+import httpx
 import pytest
+import uvicorn
+from pinecone import AsyncIndex
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from agent_service.ingestion.embedders import HashEmbedder
+from agent_service.ingestion.retry import CallPolicy
 from agent_service.retrieval.pgvector_store import PgVectorStore
+from agent_service.retrieval.pinecone_store import PineconeStore
 from agent_service.retrieval.store import VectorRecord, VectorStore
 
 _EMBEDDER = HashEmbedder(256)
@@ -37,10 +54,125 @@ async def search(
     return [match.id for match in matches]
 
 
-@pytest.fixture(params=["pgvector"])
-def store(request: pytest.FixtureRequest, pgvector_store: PgVectorStore) -> VectorStore:
+STUB_KEY = "pinecone-stub-key"
+
+
+class PineconeStub:
+    """Namespaces of vectors in memory, served with Pinecone's request and response shapes."""
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, dict[str, dict[str, Any]]] = {}
+        self.upsert_batches: list[int] = []
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/vectors/upsert", self.upsert, methods=["POST"]),
+            Route("/query", self.query, methods=["POST"]),
+            Route("/vectors/delete", self.delete, methods=["POST"]),
+        ]
+        return Starlette(routes=routes)
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        assert request.headers["api-key"] == STUB_KEY
+        body: dict[str, Any] = await request.json()
+        return body
+
+    async def upsert(self, request: Request) -> JSONResponse:
+        body = await self._body(request)
+        space = self.namespaces.setdefault(body.get("namespace", ""), {})
+        for vector in body["vectors"]:
+            space[vector["id"]] = {
+                "values": vector["values"],
+                "metadata": vector.get("metadata", {}),
+            }
+        self.upsert_batches.append(len(body["vectors"]))
+        return JSONResponse({"upsertedCount": len(body["vectors"])})
+
+    async def query(self, request: Request) -> JSONResponse:
+        body = await self._body(request)
+        namespace = body.get("namespace", "")
+        space = self.namespaces.get(namespace, {})
+        hits: list[dict[str, Any]] = [
+            {
+                "id": id_,
+                "score": _cosine(body["vector"], item["values"]),
+                "values": [],
+                "metadata": item["metadata"] if body.get("includeMetadata") else None,
+            }
+            for id_, item in space.items()
+            if _admits(body.get("filter"), item["metadata"])
+        ]
+        hits.sort(key=lambda hit: -float(hit["score"]))
+        return JSONResponse(
+            {"matches": hits[: body["topK"]], "namespace": namespace, "usage": {"readUnits": 1}}
+        )
+
+    async def delete(self, request: Request) -> JSONResponse:
+        body = await self._body(request)
+        space = self.namespaces.setdefault(body.get("namespace", ""), {})
+        if body.get("deleteAll"):
+            space.clear()
+        for id_ in body.get("ids", []):
+            space.pop(id_, None)
+        if "filter" in body:
+            for id_ in [
+                i for i, item in space.items() if _admits(body["filter"], item["metadata"])
+            ]:
+                del space[id_]
+        return JSONResponse({})
+
+
+def _cosine(left: list[float], right: list[float]) -> float:
+    dot = sum(a * b for a, b in zip(left, right, strict=True))
+    norms = math.sqrt(sum(a * a for a in left)) * math.sqrt(sum(b * b for b in right))
+    return dot / norms if norms else 0.0
+
+
+def _admits(selector: dict[str, Any] | None, metadata: dict[str, Any]) -> bool:
+    for key, condition in (selector or {}).items():
+        value = metadata.get(key)
+        if isinstance(condition, dict):
+            if "$eq" in condition and value != condition["$eq"]:
+                return False
+            if "$in" in condition and value not in condition["$in"]:
+                return False
+        elif value != condition:
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+async def pinecone_stub() -> AsyncIterator[tuple[PineconeStub, str]]:
+    """The stub, listening on a free loopback port, and its URL."""
+    stub = PineconeStub()
+    config = uvicorn.Config(
+        stub.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    # A socket that listens before the server starts: early requests wait in its backlog.
+    listener = socket.create_server(("127.0.0.1", 0))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    yield stub, f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def pinecone_store(pinecone_stub: tuple[PineconeStub, str]) -> AsyncIterator[PineconeStore]:
+    """A Pinecone store talking to the stub; small batches to exercise batching."""
+    index = AsyncIndex(host=pinecone_stub[1], api_key=STUB_KEY)
+    policy = CallPolicy(timeout_s=10, max_retries=0, backoff_s=0)
+    store = PineconeStore(index, policy=policy, upsert_batch_size=3)
+    yield store
+    await store.aclose()
+
+
+@pytest.fixture(params=["pgvector", "pinecone"])
+def store(
+    request: pytest.FixtureRequest, pgvector_store: PgVectorStore, pinecone_store: PineconeStore
+) -> VectorStore:
     """Each store in turn."""
-    stores: dict[str, VectorStore] = {"pgvector": pgvector_store}
+    stores: dict[str, VectorStore] = {"pgvector": pgvector_store, "pinecone": pinecone_store}
     return stores[request.param]
 
 
@@ -106,3 +238,51 @@ class TestStoreContract:
         await store.upsert(namespace, one + two)
         assert await search(store, namespace, "apple recipe", docs=["doc-2"]) == [two[0].id]
         assert await search(store, namespace, "apple recipe", docs=["doc-3"]) == []
+
+
+async def test_pinecone_upserts_in_batches(
+    pinecone_store: PineconeStore, pinecone_stub: tuple[PineconeStub, str]
+) -> None:
+    stub = pinecone_stub[0]
+    stub.upsert_batches.clear()
+    await pinecone_store.upsert(f"bot-{uuid.uuid4()}", records("doc", [f"t {n}" for n in range(7)]))
+    assert stub.upsert_batches == [3, 3, 1]
+
+
+async def test_the_agent_runs_on_pinecone_end_to_end(
+    client_with: Any, pinecone_stub: tuple[PineconeStub, str], auth: dict[str, str]
+) -> None:
+    first, second = f"bot-{uuid.uuid4()}", f"bot-{uuid.uuid4()}"
+    settings = {
+        "vector_store": "pinecone",
+        "pinecone_api_key": STUB_KEY,
+        "pinecone_index_host": pinecone_stub[1],
+    }
+    chunk = {
+        "id": "c1",
+        "document_id": "d1",
+        "text": "Parcels ship from Rotterdam.",
+        "metadata": {"page": 3},
+    }
+    async with client_with(**settings) as client:
+        for namespace in (first, second):
+            body = {"namespace": namespace, "chunks": [chunk]}
+            assert (
+                await client.post("/v1/index/upsert", json=body, headers=auth)
+            ).status_code == 200
+        delete = {"namespace": first, "document_id": "d1"}
+        assert (await client.post("/v1/index/delete", json=delete, headers=auth)).status_code == 200
+        found = await _retrieve(client, auth, second, "where do parcels ship from")
+        gone = await _retrieve(client, auth, first, "where do parcels ship from")
+    assert [(m["chunk_id"], m["metadata"]) for m in found] == [("c1", {"page": 3})]
+    assert gone == []
+
+
+async def _retrieve(
+    client: httpx.AsyncClient, auth: dict[str, str], namespace: str, query: str
+) -> list[dict[str, Any]]:
+    body = {"namespace": namespace, "query": query}
+    response = await client.post("/v1/retrieve", json=body, headers=auth)
+    assert response.status_code == 200, response.text
+    matches: list[dict[str, Any]] = response.json()["matches"]
+    return matches

@@ -33,6 +33,7 @@ class AgentRuntime:
         """Close provider clients (the database pool is closed by the lifespan)."""
         await self.store.aclose()
         await self.embedder.aclose()
+        await self.chat_models.aclose()
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -46,8 +46,9 @@ async def react_answer_stream(chat: LlmChat, request: ChatRequest) -> AnswerStre
         HumanMessage(request.message),
     ]
     state = InputAgentState(messages=messages)
-    # Each model call is one step; the graph's recursion limit is a backstop for the middleware.
-    config = RunnableConfig(recursion_limit=2 * chat.max_steps + 4)
+    # The middleware ends the run after max_steps model calls; a step passes through up to four
+    # graph nodes (limit check, model, tools, routing), so the recursion limit is only a backstop.
+    config = RunnableConfig(recursion_limit=5 * chat.max_steps + 5)
     pieces: list[str] = []
     usage: UsageMetadata | None = None
     if chat.stream:

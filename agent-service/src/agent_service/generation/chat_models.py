@@ -19,6 +19,20 @@ class ChatModelFactory:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._models: dict[tuple[str, float], BaseChatModel] = {}
+        # One HTTP client for the OpenAI-compatible upstream, shared by every model and closed
+        # at shutdown (the SDK would otherwise make one per model).
+        self._openai_http: httpx.AsyncClient | None = None
+        if settings.chat_provider is ChatProviderKind.OPENAI:
+            self._openai_http = httpx.AsyncClient(
+                timeout=httpx.Timeout(
+                    settings.provider_timeout_s, connect=settings.provider_connect_timeout_s
+                )
+            )
+
+    async def aclose(self) -> None:
+        """Close the upstream HTTP client."""
+        if self._openai_http is not None:
+            await self._openai_http.aclose()
 
     def default_model(self) -> str:
         """The model used when the bot names none."""
@@ -55,9 +69,7 @@ class ChatModelFactory:
             # Local servers (Ollama, vLLM) take any key; the client insists on one.
             openai_api_key=settings.openai_api_key or SecretStr("not-needed"),
             temperature=temperature,
-            request_timeout=httpx.Timeout(
-                settings.provider_timeout_s, connect=settings.provider_connect_timeout_s
-            ),
+            http_async_client=self._openai_http,
             max_retries=settings.provider_max_retries,
             stream_usage=True,
         )
