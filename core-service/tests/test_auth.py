@@ -124,3 +124,11 @@ async def test_staff_signup_sets_is_staff(
             text("SELECT hashed_password FROM users WHERE username = :u"), {"u": staff.username}
         )
     assert str(stored).startswith("$argon2id$")
+
+
+async def test_no_schema_in_the_openapi_document_has_a_password_hash(
+    core_client: httpx.AsyncClient,
+) -> None:
+    document = (await core_client.get("/openapi.json")).text
+    assert "hashed_password" not in document
+    assert "/api/v1/auth/login" in document

@@ -1,5 +1,6 @@
 """Access and refresh tokens through HTTP: rotation, reuse, logout, and refused JWTs."""
 
+import asyncio
 import base64
 import json
 import uuid
@@ -188,3 +189,16 @@ async def test_update_me_refuses_a_taken_email_and_a_weak_password(
     assert weak.status_code == 422
     moved = await core_client.patch(ME, headers=user.headers, json={"email": "new@example.org"})
     assert moved.json()["email"] == "new@example.org"
+
+
+async def test_two_concurrent_refreshes_with_one_token_leave_no_live_family(
+    core_client: httpx.AsyncClient,
+) -> None:
+    user = await signup(core_client)
+    first, second = await asyncio.gather(
+        _refresh(core_client, user.refresh_token), _refresh(core_client, user.refresh_token)
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 401]
+    winner = first if first.status_code == 200 else second
+    # The loser's replay revoked the family, the winner's new token included.
+    assert (await _refresh(core_client, winner.json()["refresh_token"])).status_code == 401

@@ -1,12 +1,16 @@
 """Hits counted in their own short transaction, so that they survive a failed request."""
 
+import structlog
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core_service.ratelimit import service as ratelimit_service
+from core_service.ratelimit.exceptions import RateLimited
 from core_service.ratelimit.service import Limit
 
 __all__ = ["client_address", "count_hit"]
+
+_log = structlog.get_logger(__name__)
 
 
 def client_address(request: Request) -> str:
@@ -24,6 +28,9 @@ async def count_hit(request: Request, *, key: str, limit: Limit) -> None:
     async with sessionmaker() as session:
         try:
             hits = await ratelimit_service.hit(session, key=key, limit=limit)
+        except RateLimited:
+            _log.warning("rate_limited", scope=key.rsplit(":", 1)[0])
+            raise
         finally:
             await session.commit()
         if hits == 1:
