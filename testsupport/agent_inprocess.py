@@ -26,6 +26,7 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
         self.refuse_every: int | None = None
         self.requests = 0
         self.refused = 0
+        self.sent: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
@@ -33,6 +34,7 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
         if not self.available or flaky:
             self.refused += 1
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        self.sent.append(request)
         return await self.inner.handle_async_request(request)
 
 

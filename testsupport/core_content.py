@@ -1,6 +1,8 @@
 """Small factories for the bots/documents/chat tests: files, bots, uploads and a worker."""
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import docx
@@ -9,10 +11,20 @@ from fastapi import FastAPI
 from reportlab.pdfgen import canvas
 
 from core_service.config import Settings
+from core_service.main import create_app
 from core_service.worker.runner import Worker
+from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_users import SignedUpUser
 
-__all__ = ["create_bot", "drain", "make_docx", "make_pdf", "make_worker", "upload"]
+__all__ = [
+    "core_client_with_agent",
+    "create_bot",
+    "drain",
+    "make_docx",
+    "make_pdf",
+    "make_worker",
+    "upload",
+]
 
 FAST_RETRIES: dict[str, Any] = {
     "worker_retry_initial_s": 0.01,
@@ -71,6 +83,18 @@ async def upload(
         files={"file": (filename, data, content_type)},
         headers=user.headers,
     )
+
+
+@asynccontextmanager
+async def core_client_with_agent(
+    settings: Settings, agent: AgentHarness
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A started core app built with ``settings`` that reaches the in-process agent."""
+    app = create_app(settings, agent_transport=agent.transport)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+            yield client
 
 
 def make_worker(app: FastAPI, settings: Settings, *, worker_id: str, **overrides: Any) -> Worker:

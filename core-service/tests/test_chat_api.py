@@ -2,17 +2,25 @@
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.types import Message
 
+from core_service.chat.service import recent_history
 from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
-from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_content import (
+    core_client_with_agent,
+    create_bot,
+    drain,
+    make_worker,
+    upload,
+)
 from testsupport.core_users import SignedUpUser, plans_restored, signup
 
 VOLCANO = b"Volcanoes erupt molten basalt lava from magma chambers deep underground."
@@ -286,3 +294,64 @@ async def test_past_the_monthly_message_quota_chat_is_429_and_nothing_is_stored(
     assert refused.json()["error"] == "QuotaExceeded"
     assert int(refused.headers["Retry-After"]) > 0
     assert [m["content"] for m in stored.json()["items"] if m["role"] == "user"] == ["one"]
+
+
+async def test_the_agent_gets_the_bots_namespace_config_and_recent_history(
+    core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness
+) -> None:
+    settings = core_settings.model_copy(update={"chat_history_max_messages": 3})
+    async with core_client_with_agent(settings, agent) as client:
+        user = await signup(client)
+        bot = await create_bot(client, user, temperature=0.7, top_k=3, system_prompt="Be brief.")
+        conversation_id = await _conversation(client, user, bot["id"])
+        url = f"/api/v1/conversations/{conversation_id}/messages"
+        for content in ("first", "second", "third"):
+            answer = await client.post(
+                url, json={"content": content}, headers={**user.headers, "X-Request-ID": content}
+            )
+            assert answer.status_code == 200, answer.text
+        stored = (await client.get(url, headers=user.headers)).json()["items"]
+
+    chats = [r for r in agent.transport.sent if r.url.path == "/v1/chat"]
+    last = json.loads(chats[-1].content)
+    assert (last["namespace"], last["message"]) == (f"bot-{bot['id']}", "third")
+    assert last["config"]["temperature"] == 0.7
+    assert (last["config"]["top_k"], last["config"]["system_prompt"]) == (3, "Be brief.")
+    assert [(h["role"], h["content"]) for h in last["history"]] == [
+        (m["role"], m["content"]) for m in stored[1:4]
+    ]
+    assert [r.headers["X-Request-ID"] for r in chats] == ["first", "second", "third"]
+
+
+async def test_history_stops_at_the_token_budget(
+    content_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    conversation_id = await _conversation(content_client, user, bot["id"])
+    async with core_db.begin() as connection:
+        for sequence, content in enumerate(("a" * 400, "b" * 40, "c" * 40)):
+            await connection.execute(
+                text(
+                    "INSERT INTO messages (id, conversation_id, role, content, citations,"
+                    " input_tokens, output_tokens, created_at)"
+                    " VALUES (gen_random_uuid(), :c, :role, :content, '[]', 0, 0, now())"
+                ),
+                {
+                    "c": conversation_id,
+                    "role": ("user", "assistant")[sequence % 2],
+                    "content": content,
+                },
+            )
+    sessions = async_sessionmaker(core_db)
+
+    async with sessions() as session:
+        within_budget = await recent_history(
+            session, conversation_id=uuid.UUID(conversation_id), max_messages=10, token_budget=25
+        )
+        everything = await recent_history(
+            session, conversation_id=uuid.UUID(conversation_id), max_messages=10, token_budget=200
+        )
+
+    assert [h.content for h in within_budget] == ["b" * 40, "c" * 40]  # 10 + 10 tokens; 100 more
+    assert [h.content[0] for h in everything] == ["a", "b", "c"]

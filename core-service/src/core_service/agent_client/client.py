@@ -164,6 +164,11 @@ def _parse(response: httpx.Response, model: type[ResponseT]) -> ResponseT:
 
 
 def _raise_for_status(response: httpx.Response) -> None:
+    if response.status_code in (401, 403):
+        # A wrong or missing service key is an operator's mistake, not the document's: keep the
+        # work waiting (the worker retries) until the key is fixed.
+        _log.error("agent_refused_service_key", status=response.status_code)
+        raise AgentUnavailable
     if response.status_code >= 500 or response.status_code in (408, 429):
         _log.warning("agent_failed", status=response.status_code, path=response.request.url.path)
         raise AgentUnavailable
