@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -234,3 +235,38 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
         fields = dict(line.split(": ", 1) for line in block.splitlines())
         events.append((fields["event"], json.loads(fields["data"])))
     return events
+
+
+class _BrokenStream(httpx.AsyncByteStream):
+    """A streamed response whose connection drops after the first event."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.first
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message")
+
+
+async def test_a_stream_failing_midway_ends_with_an_error_event(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    first = f"data: {json.dumps(gemini_reply('Refunds are '))}\r\n\r\n".encode()
+    httpx_mock.add_response(
+        url=STREAM_URL, stream=_BrokenStream(first), headers={"content-type": "text/event-stream"}
+    )
+    body = {"namespace": namespace, "message": "How long do refunds take?"}
+    async with client_with(**GEMINI_CHAT, provider_max_retries=0) as client:
+        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    assert response.status_code == 200
+    events = parse_sse(response.text)
+    assert events == [
+        ("token", {"delta": "Refunds are "}),
+        (
+            "error",
+            {
+                "error": "ProviderUnavailable",
+                "detail": "The chat provider is unavailable; try again later.",
+            },
+        ),
+    ]

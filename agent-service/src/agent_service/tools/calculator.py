@@ -28,7 +28,7 @@ _UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {
 }
 _FUNCTIONS: dict[str, Callable[..., float]] = {
     "abs": abs,
-    "round": round,
+    "round": lambda value, digits=0: round(value, int(digits)),
     "min": min,
     "max": max,
     "sqrt": math.sqrt,
