@@ -11,6 +11,7 @@ from agent_service.generation.chat_models import ChatModelFactory
 from agent_service.ingestion.embedders import Embedder, HashEmbedder
 from agent_service.ingestion.gemini import GeminiEmbedder
 from agent_service.ingestion.retry import CallPolicy
+from agent_service.observability.instrumentation import instrument_embedder
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
 from agent_service.retrieval.pinecone_store import PineconeStore
@@ -37,7 +38,11 @@ class AgentRuntime:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The embedder chosen by ``AGENT_EMBEDDER``."""
+    """The embedder chosen by ``AGENT_EMBEDDER``, timed for ``/metrics``."""
+    return instrument_embedder(_provider_embedder(settings), settings.embedder.value)
+
+
+def _provider_embedder(settings: Settings) -> Embedder:
     if settings.embedder is EmbedderKind.GEMINI:
         assert settings.google_api_key is not None  # noqa: S101 - checked by Settings
         return GeminiEmbedder(

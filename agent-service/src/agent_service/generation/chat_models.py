@@ -7,6 +7,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from agent_service.config import ChatProviderKind, Settings
+from agent_service.observability.instrumentation import LlmMetricsCallback
 
 __all__ = ["ChatModelFactory"]
 
@@ -19,6 +20,7 @@ class ChatModelFactory:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._models: dict[tuple[str, float], BaseChatModel] = {}
+        self._metrics = LlmMetricsCallback(settings.chat_provider.value)
         # One HTTP client for the OpenAI-compatible upstream, shared by every model and closed
         # at shutdown (the SDK would otherwise make one per model).
         self._openai_http: httpx.AsyncClient | None = None
@@ -62,6 +64,7 @@ class ChatModelFactory:
                 max_output_tokens=settings.max_output_tokens,
                 timeout=settings.provider_timeout_s,
                 max_retries=settings.provider_max_retries,
+                callbacks=[self._metrics],
             )
         return ChatOpenAI(
             model_name=model,
@@ -72,4 +75,5 @@ class ChatModelFactory:
             http_async_client=self._openai_http,
             max_retries=settings.provider_max_retries,
             stream_usage=True,
+            callbacks=[self._metrics],
         )
