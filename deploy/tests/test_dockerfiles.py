@@ -90,3 +90,8 @@ def test_dockerignore_keeps_the_sources_in_the_context() -> None:
         assert needed not in ignored
     for secret_or_bulk in (".git", ".venv", ".env", ".data"):
         assert secret_or_bulk in ignored
+
+
+def test_make_run_uses_the_images_grace_period() -> None:
+    run_local = (ROOT / "scripts" / "run_local.py").read_text()
+    assert '"--timeout-graceful-shutdown", "20"' in run_local
