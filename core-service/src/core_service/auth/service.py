@@ -46,10 +46,10 @@ async def authenticate(settings: Settings, *, user: User | None, password: str) 
     ``user`` is what ``users_service.find_by_login`` found (None for an unknown login).
     """
     hashed = user.hashed_password if user is not None else None
-    if not await verify_password(settings, hashed=hashed, password=password):
+    verified = await verify_password(settings, hashed=hashed, password=password)
+    if user is None or not verified:
         _log.info("login_failed")
         raise InvalidCredentials
-    assert user is not None  # noqa: S101 - verify_password is False without a hash
     if not user.is_active:
         _log.info("login_refused_inactive", user_id=str(user.id))
         raise InvalidCredentials

@@ -97,9 +97,12 @@ async def flush_account(session: AsyncSession) -> None:
     try:
         await session.flush()
     except IntegrityError as error:
-        if "email" in str(error.orig):
+        constraint = str(error.orig)
+        if "uq_users_email_lower" in constraint:
             raise EmailTaken from None
-        raise UsernameTaken from None
+        if "uq_users_username_lower" in constraint:
+            raise UsernameTaken from None
+        raise
 
 
 async def list_users(
