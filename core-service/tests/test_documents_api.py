@@ -1,5 +1,7 @@
 """Documents through the HTTP API with the real agent in-process."""
 
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -227,4 +229,36 @@ async def test_reindex_rechunks_and_replaces_the_vectors(
     assert (
         await count_vectors(agent.database_url, namespace=namespace)
         == (after.json()["chunk_count"],) * 2
+    )
+
+
+async def test_a_large_document_is_indexed_in_batches(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    paragraphs = (f"Paragraph {n} on ocean currents and trade winds. " * 6 for n in range(1_200))
+    data = "\n\n".join(paragraphs).encode()
+    worker = make_worker(content_app, core_settings, worker_id="w1")
+
+    started = time.perf_counter()
+    accepted = await upload(content_client, user, bot["id"], "currents.md", data)
+    accepted_s = time.perf_counter() - started
+    await drain(worker)
+    indexed_s = time.perf_counter() - started
+    chunk_count = accepted.json()["chunk_count"]
+    upserts = [r for r in agent.transport.sent if r.url.path == "/v1/index/upsert"]
+
+    assert accepted.status_code == 202
+    assert len(upserts) == -(-chunk_count // core_settings.ingestion_upsert_batch_size)
+    assert await count_vectors(agent.database_url, namespace=f"bot-{bot['id']}") == (
+        chunk_count,
+        chunk_count,
+    )
+    print(  # noqa: T201 - the figures go into the report
+        f"\n{len(data) / 1e6:.2f} MB, {chunk_count} chunks: 202 after {accepted_s:.2f} s, "
+        f"indexed after {indexed_s:.2f} s in {len(upserts)} upserts"
     )
