@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from chatsphere_contracts.v1 import (
+    ChatResponse,
     StreamCitations,
     StreamDone,
     StreamEventName,
@@ -46,6 +47,8 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.path == "/v1/chat/stream":
                 self._stream()
+            elif self.path == "/v1/chat":
+                self._answer()
             elif self.path == "/v1/index/upsert":
                 self._upsert(UpsertRequest.model_validate_json(body))
             else:
@@ -73,16 +76,25 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
             self.close_connection = True
 
+        def _answer(self) -> None:
+            usage = TokenUsage(input_tokens=3, output_tokens=len(agent.tokens))
+            answer = ChatResponse(
+                answer="".join(agent.tokens), citations=[], usage=usage, model="slow-stub"
+            )
+            self._json(answer.model_dump_json().encode())
+
+        def _json(self, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def _upsert(self, request: UpsertRequest) -> None:
             agent.upsert_started.set()
             time.sleep(agent.upsert_delay_s)
             agent.upserted_ids.extend(chunk.id for chunk in request.chunks)
-            answer = UpsertResponse(upserted=len(request.chunks)).model_dump_json().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            self._json(UpsertResponse(upserted=len(request.chunks)).model_dump_json().encode())
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Quiet: the test output is for the tests."""

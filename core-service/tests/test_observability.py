@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
+from testsupport.core_content import create_bot
+from testsupport.core_users import signup
 from testsupport.otlp_collector import running_otlp_collector
+from testsupport.stub_agent import running_slow_agent
 
 NAMED_SERIES = {
     "chatsphere_core_http_requests",
@@ -116,6 +119,36 @@ async def test_queue_depth_counts_waiting_jobs_at_scrape_time(
 
     assert depth("index_document") == 2
     assert depth("delete_vectors") == 1
+
+
+async def _chat(client: httpx.AsyncClient) -> httpx.Response:
+    user = await signup(client)
+    bot = await create_bot(client, user)
+    created = await client.post(f"/api/v1/bots/{bot['id']}/conversations", headers=user.headers)
+    messages = f"/api/v1/conversations/{created.json()['id']}/messages"
+    return await client.post(messages, json={"content": "hi"}, headers=user.headers)
+
+
+async def test_agent_calls_are_timed_by_endpoint_and_outcome(
+    client_for: StartClient, core_db: AsyncEngine
+) -> None:
+    with running_slow_agent(tokens=["Hello ", "there"]) as agent:
+        client = await client_for(agent_url=agent.url)
+        before = _samples((await client.get("/metrics")).text)
+        assert (await _chat(client)).status_code == 200
+    down = await client_for(agent_url="http://127.0.0.1:9")
+    assert (await _chat(down)).status_code == 503
+    after = _samples((await client.get("/metrics")).text)
+
+    def calls(outcome: str) -> float:
+        key = (
+            "chatsphere_core_agent_call_duration_seconds_count",
+            frozenset({("endpoint", "/v1/chat"), ("outcome", outcome)}),
+        )
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert calls("ok") == 1
+    assert calls("unavailable") == 1
 
 
 async def test_a_scrape_survives_an_unreachable_database(client_for: StartClient) -> None:

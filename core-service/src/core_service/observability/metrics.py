@@ -7,8 +7,6 @@ with a plain import (``from core_service.observability import metrics``). The AP
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from wsgiref.simple_server import WSGIServer
 
 import structlog
@@ -27,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.jobs.models import JobKind
 
 __all__ = [
@@ -39,7 +36,6 @@ __all__ = [
     "HttpMetricsMiddleware",
     "metrics_endpoint",
     "refresh_queue_depth",
-    "timed_agent_call",
     "start_worker_metrics_server",
 ]
 
@@ -64,7 +60,7 @@ HTTP_REQUEST_DURATION = Histogram(
 )
 AGENT_CALL_DURATION = Histogram(
     "chatsphere_core_agent_call_duration_seconds",
-    "Calls from core to the agent, by endpoint and outcome (ok, unavailable, rejected, error).",
+    "Calls from core to the agent, by endpoint and outcome (ok, error, unavailable).",
     ["endpoint", "outcome"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
@@ -110,26 +106,6 @@ class HttpMetricsMiddleware:
             HTTP_REQUEST_DURATION.labels(method=method, route=route).observe(
                 time.perf_counter() - started
             )
-
-
-@asynccontextmanager
-async def timed_agent_call(endpoint: str) -> AsyncIterator[None]:
-    """Time one call to the agent (a whole stream included) and label how it ended."""
-    started = time.perf_counter()
-    outcome = "error"
-    try:
-        yield
-        outcome = "ok"
-    except AgentUnavailable:
-        outcome = "unavailable"
-        raise
-    except AgentRejected:
-        outcome = "rejected"
-        raise
-    finally:
-        AGENT_CALL_DURATION.labels(endpoint=endpoint, outcome=outcome).observe(
-            time.perf_counter() - started
-        )
 
 
 async def metrics_endpoint(request: Request) -> Response:
