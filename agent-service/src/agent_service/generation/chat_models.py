@@ -63,7 +63,8 @@ class ChatModelFactory:
                 temperature=temperature,
                 max_output_tokens=settings.max_output_tokens,
                 timeout=settings.provider_timeout_s,
-                max_retries=settings.provider_max_retries,
+                # The adapter passes this on as google-genai's attempts, which count the first.
+                max_retries=settings.provider_max_retries + 1,
                 callbacks=[self._metrics],
             )
         return ChatOpenAI(

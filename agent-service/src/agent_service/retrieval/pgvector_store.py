@@ -19,7 +19,9 @@ _QUERY_WORD = re.compile(r"[^\W_]+")
 
 def table_name_for(model: str, dimensions: int) -> str:
     """One table per embedding model: vectors of different models are not comparable."""
-    slug = re.sub(r"[^a-z0-9]+", "_", f"{model}_{dimensions}".lower()).strip("_")
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
+    if not slug.endswith(f"_{dimensions}"):
+        slug = f"{slug}_{dimensions}"
     return f"passages_{slug}"[:63]
 
 
