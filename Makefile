@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PACKAGES := shared-contracts/src core-service/src agent-service/src
 
-.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy bench clean
+.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy bench bench-quick clean
 
 help:
 	@echo "make run    start core (8000), agent (8001) and the worker on embedded PostgreSQL"
@@ -30,7 +30,7 @@ format: install
 	$(UV) run --frozen ruff check --fix .
 
 typecheck:
-	$(UV) run --frozen mypy $(PACKAGES) scripts testsupport conftest.py
+	$(UV) run --frozen mypy $(PACKAGES) scripts testsupport bench conftest.py
 
 pytest:
 	$(UV) run --frozen pytest
@@ -49,3 +49,7 @@ test-deploy: install
 
 clean:
 	rm -rf .data .mypy_cache .ruff_cache
+
+bench: $(UV)
+	$(UV) sync --frozen --group bench
+	PYTHONPATH=. $(UV) run --frozen --group bench python -m bench

@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     database_statement_timeout_ms: int = Field(default=15_000, ge=0)
     database_pool_pre_ping: bool = Field(
         default=False,
-        description="Ping each pooled connection before use (a round trip per request); off because "
-        "a lost connection is detected on use anyway and answered with 503.",
+        description="Ping each pooled connection before use (a round trip per request); off "
+        "because a lost connection is detected on use anyway and answered with 503.",
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0)
 

@@ -1,0 +1,124 @@
+"""Benchmark 1: authenticated ``GET /api/v1/bots`` under load against a bare floor.
+
+Ours: the core API (JWT check, user + plan, count, page through SQLAlchemy). The floor: a bare
+Starlette app on the same uvicorn settings doing the same SQL through a raw asyncpg pool. Load:
+locust FastHttpUser in its own process, 64 users, no think time. Target: ours >= 0.5 x the floor.
+"""
+
+import os
+
+import httpx
+
+from bench.harness import (
+    LoadResult,
+    embedded_database,
+    print_table,
+    run_locust,
+    set_plan,
+    uvicorn_service,
+    write_result,
+)
+from core_service.migrate import upgrade_to_head
+
+USERS = int(os.environ.get("BENCH_USERS", "64"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+BOTS = 10
+
+
+def _seed(core_url: str, dsn: str) -> tuple[str, str]:
+    """A user on the enterprise plan with ten bots; returns (access token, user id)."""
+    credentials = {"username": "bench", "email": "bench@example.com", "password": "bench-pass-123"}
+    with httpx.Client(base_url=core_url, timeout=30) as client:
+        client.post("/api/v1/auth/register", json=credentials).raise_for_status()
+        set_plan(dsn, username="bench", plan="enterprise")
+        login = client.post(
+            "/api/v1/auth/login",
+            data={"username": credentials["username"], "password": credentials["password"]},
+        )
+        token = login.raise_for_status().json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for n in range(BOTS):
+            client.post(
+                "/api/v1/bots", json={"name": f"bot {n}"}, headers=headers
+            ).raise_for_status()
+        user_id = client.get("/api/v1/auth/me", headers=headers).raise_for_status().json()["id"]
+    return token, user_id
+
+
+def main() -> None:
+    """Alternate floor and core rounds, print and record."""
+    with embedded_database("bench_core") as database:
+        core_env = {
+            "CORE_DATABASE_URL": database.url("bench_core", driver="postgresql+asyncpg"),
+            "CORE_ENVIRONMENT": "development",
+        }
+        upgrade_to_head(core_env["CORE_DATABASE_URL"])
+        floor_env = {"BENCH_FLOOR_DSN": database.url("bench_core")}
+        ours: list[LoadResult] = []
+        floor: list[LoadResult] = []
+        with uvicorn_service("core-api-overhead", "core_service.main:create_app", core_env) as core:
+            token, user_id = _seed(core.url, database.url("bench_core"))
+        for round_number in range(ROUNDS):
+            with uvicorn_service("floor-app", "bench.floor_app:create_app", floor_env) as app:
+                floor.append(_load(f"floor-{round_number}", app.url, user_id))
+            with uvicorn_service(
+                "core-api-overhead", "core_service.main:create_app", core_env
+            ) as core:
+                ours.append(_load(f"core-{round_number}", core.url, token))
+    _report(ours, floor)
+
+
+def _load(label: str, url: str, token: str) -> LoadResult:
+    return run_locust(
+        label,
+        host=url,
+        method="GET",
+        path="/api/v1/bots",
+        headers={"Authorization": f"Bearer {token}"},
+        users=USERS,
+        seconds=SECONDS,
+    )
+
+
+def _mean(results: list[LoadResult], attribute: str) -> float:
+    values: list[float] = [getattr(result, attribute) for result in results]
+    return round(sum(values) / len(values), 1)
+
+
+def _report(ours: list[LoadResult], floor: list[LoadResult]) -> None:
+    rows = []
+    for name, results in (("floor: Starlette + asyncpg", floor), ("core GET /api/v1/bots", ours)):
+        rows.append(
+            [
+                name,
+                _mean(results, "requests_per_s"),
+                _mean(results, "p50_ms"),
+                _mean(results, "p99_ms"),
+                sum(r.failures for r in results),
+            ]
+        )
+    ratio = round(_mean(ours, "requests_per_s") / _mean(floor, "requests_per_s"), 3)
+    print_table(
+        f"API overhead: {USERS} users, {SECONDS} s x {ROUNDS} rounds each (means)",
+        ["server", "req/s", "p50 ms", "p99 ms", "failures"],
+        rows,
+    )
+    verdict = "met" if ratio >= 0.5 else "NOT met"
+    print(f"ratio ours / floor (req/s): {ratio}  (target >= 0.5: {verdict})")
+    write_result(
+        "api_overhead",
+        {
+            "users": USERS,
+            "seconds": SECONDS,
+            "rounds": ROUNDS,
+            "ours": ours,
+            "floor": floor,
+            "ratio_requests_per_s": ratio,
+            "target_met": ratio >= 0.5,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
