@@ -67,17 +67,22 @@ async def test_keys_work_inside_their_namespaces(keyed_client: httpx.AsyncClient
     assert unrestricted.status_code == 200
 
 
-async def test_upsert_and_delete_check_the_namespace_too(keyed_client: httpx.AsyncClient) -> None:
-    chunk = {"id": "c1", "document_id": "d1", "text": "text"}
-    upsert = {"namespace": "other", "chunks": [chunk]}
-    delete = {"namespace": "other", "delete_all": True}
-    headers = _bearer(CORE_KEY)
-    assert (
-        await keyed_client.post("/v1/index/upsert", json=upsert, headers=headers)
-    ).status_code == 403
-    assert (
-        await keyed_client.post("/v1/index/delete", json=delete, headers=headers)
-    ).status_code == 403
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/index/upsert", {"chunks": [{"id": "c1", "document_id": "d1", "text": "text"}]}),
+        ("/v1/index/delete", {"delete_all": True}),
+        ("/v1/chat", {"message": "hello"}),
+        ("/v1/chat/stream", {"message": "hello"}),
+    ],
+)
+async def test_every_namespaced_endpoint_checks_the_namespace(
+    keyed_client: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> None:
+    request = {"namespace": "other", **body}
+    response = await keyed_client.post(path, json=request, headers=_bearer(CORE_KEY))
+    assert response.status_code == 403
+    assert response.json()["error"] == "Forbidden"
 
 
 async def test_the_development_key_works_while_no_keys_are_set(

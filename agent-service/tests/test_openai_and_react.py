@@ -208,3 +208,49 @@ async def test_an_unreachable_model_server_is_503(
         "error": "ProviderUnavailable",
         "detail": "The chat provider is unavailable; try again later.",
     }
+
+
+def tool_call_stream(call_id: str, name: str, arguments: dict[str, Any]) -> str:
+    start = {
+        "index": 0,
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": ""},
+    }
+    rest = {"index": 0, "function": {"arguments": json.dumps(arguments)}}
+    return (
+        stream_chunk({"role": "assistant", "content": None, "tool_calls": [start]})
+        + stream_chunk({"tool_calls": [rest]}, finish="tool_calls")
+        + usage_chunk(30, 5)
+        + "data: [DONE]\n\n"
+    )
+
+
+async def test_react_streams_the_final_answer_after_its_tool_calls(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    sse = {"content-type": "text/event-stream"}
+    searched = tool_call_stream("c1", "search_documents", {"query": "Pro price"})
+    answered = (
+        stream_chunk({"role": "assistant", "content": "12 euros"})
+        + stream_chunk({"content": " [1]."}, finish="stop")
+        + usage_chunk(60, 4)
+        + "data: [DONE]\n\n"
+    )
+    httpx_mock.add_response(url=COMPLETIONS, content=searched.encode(), headers=sse)
+    httpx_mock.add_response(url=COMPLETIONS, content=answered.encode(), headers=sse)
+    body = {"namespace": namespace, "message": "Price of Pro?", "config": {"agent_type": "react"}}
+    async with client_with(**OPENAI) as client:
+        await _index(client, auth, namespace)
+        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    events = [
+        (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("data: ", 1)[1]))
+        for block in response.text.strip().split("\n\n")
+    ]
+    assert events[:2] == [("token", {"delta": "12 euros"}), ("token", {"delta": " [1]."})]
+    assert events[2] == ("citations", {"citations": [events[2][1]["citations"][0]]})
+    assert events[2][1]["citations"][0]["chunk_id"] == "price"
+    assert events[3] == (
+        "done",
+        {"usage": {"input_tokens": 90, "output_tokens": 9}, "model": "qwen3"},
+    )
