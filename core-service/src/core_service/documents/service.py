@@ -175,7 +175,11 @@ async def delete_document(session: AsyncSession, *, document: Document, owner: U
 
 
 async def reindex_document(session: AsyncSession, *, bot: Bot, document: Document) -> Document:
-    """Re-chunk the stored text with the bot's current settings and replace the vectors."""
+    """Re-chunk the stored text with the bot's current settings and replace the vectors.
+
+    The new chunks are upserted before the old ones' vectors are deleted, so the document stays
+    searchable throughout.
+    """
     text = await session.scalar(select(Document.text).where(Document.id == document.id))
     if not text:
         raise DocumentNotReindexable
@@ -186,13 +190,16 @@ async def reindex_document(session: AsyncSession, *, bot: Bot, document: Documen
         chunk_size=configuration.chunk_size,
         chunk_overlap=configuration.chunk_overlap,
     )
-    await session.execute(delete(Chunk).where(Chunk.document_id == document.id))
+    stale = await session.scalars(
+        delete(Chunk).where(Chunk.document_id == document.id).returning(Chunk.vector_id)
+    )
+    stale_vector_ids = list(stale)
     await _insert_chunks(session, document_id=document.id, chunks=chunks)
     document.status = DocumentStatus.PROCESSING.value
     document.error = None
     document.chunk_count = len(chunks)
     await jobs_service.enqueue_indexing(
-        session, bot_id=bot.id, document_id=document.id, replace=True
+        session, bot_id=bot.id, document_id=document.id, stale_vector_ids=stale_vector_ids
     )
     await session.flush()
     return document

@@ -21,24 +21,25 @@ __all__ = [
 
 
 async def enqueue_indexing(
-    session: AsyncSession, *, bot_id: uuid.UUID, document_id: uuid.UUID, replace: bool = False
+    session: AsyncSession,
+    *,
+    bot_id: uuid.UUID,
+    document_id: uuid.UUID,
+    stale_vector_ids: list[str] | None = None,
 ) -> Job:
-    """Index the document's chunks; ``replace`` first removes the vectors it had before.
+    """Index the document's chunks, then delete ``stale_vector_ids`` (its previous chunks).
 
-    A pending indexing job of the same document is dropped: the new one covers it.
+    Earlier indexing jobs of the document, pending or running, are superseded: their rows go,
+    so a worker still running one loses its lease at its next batch and stops.
     """
     await session.execute(
-        delete(Job).where(
-            Job.document_id == document_id,
-            Job.kind == JobKind.INDEX_DOCUMENT.value,
-            Job.state == JobState.PENDING.value,
-        )
+        delete(Job).where(Job.document_id == document_id, Job.kind == JobKind.INDEX_DOCUMENT.value)
     )
     job = Job(
         kind=JobKind.INDEX_DOCUMENT.value,
         bot_id=bot_id,
         document_id=document_id,
-        payload={"replace": replace},
+        payload={"stale_vector_ids": stale_vector_ids or []},
     )
     session.add(job)
     await session.flush()
@@ -100,9 +101,14 @@ async def renew_lease(
     return result.first() is not None
 
 
-async def finish_job(session: AsyncSession, *, job_id: uuid.UUID) -> None:
-    """The job is done: it leaves the outbox."""
-    await session.execute(delete(Job).where(Job.id == job_id))
+async def finish_job(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str | None = None
+) -> bool:
+    """The job is done: it leaves the outbox. False if ``worker_id`` no longer holds it."""
+    statement = delete(Job).where(Job.id == job_id)
+    if worker_id is not None:
+        statement = statement.where(Job.locked_by == worker_id)
+    return (await session.execute(statement.returning(Job.id))).first() is not None
 
 
 async def retry_job_later(

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatsphere_contracts.v1 import DeleteRequest, IndexChunk, UpsertRequest
+from chatsphere_contracts.v1.limits import MAX_IDS_PER_DELETE
 from core_service.agent_client.client import AgentClient
 from core_service.documents.models import Chunk, Document, DocumentStatus
 from core_service.jobs import service as jobs_service
@@ -22,7 +23,7 @@ class LeaseLost(Exception):
 
 
 class JobContext:
-    """What a handler needs: the database, the agent, the batch size and the lease."""
+    """What a handler needs: the database, the agent, the batch size and the lease it holds."""
 
     def __init__(
         self,
@@ -31,7 +32,9 @@ class JobContext:
         agent: AgentClient,
         batch_size: int,
         renew_lease: RenewLease,
+        worker_id: str,
     ) -> None:
+        self.worker_id = worker_id
         self.sessionmaker = sessionmaker
         self.agent = agent
         self.batch_size = batch_size
@@ -65,13 +68,15 @@ async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID)
         await context.agent.delete(DeleteRequest(namespace=namespace, document_id=str(document_id)))
         await _finish(context, job)
         return
-    if job.payload.get("replace"):
-        await context.agent.delete(DeleteRequest(namespace=namespace, document_id=str(document_id)))
     for start in range(0, len(chunks), context.batch_size):
         batch = chunks[start : start + context.batch_size]
         await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
         if not await context.renew_lease():
             raise LeaseLost
+    stale: list[str] = list(job.payload.get("stale_vector_ids") or [])
+    for start in range(0, len(stale), MAX_IDS_PER_DELETE):
+        ids = stale[start : start + MAX_IDS_PER_DELETE]
+        await context.agent.delete(DeleteRequest(namespace=namespace, ids=ids))
     await _mark_ready(context, job, namespace, document_id)
 
 
@@ -96,13 +101,14 @@ async def _mark_ready(
     context: JobContext, job: Job, namespace: str, document_id: uuid.UUID
 ) -> None:
     async with context.sessionmaker() as session, session.begin():
+        if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
+            raise LeaseLost  # superseded by a re-index (or taken over): that job finishes it
         marked = await session.execute(
             update(Document)
             .where(Document.id == document_id)
             .values(status=DocumentStatus.READY.value, error=None)
             .returning(Document.id)
         )
-        await jobs_service.finish_job(session, job_id=job.id)
         if marked.first() is None:
             # Deleted while we were indexing, perhaps after its deletion job ran: remove what
             # we just wrote, or it would stay in the index with nothing pointing to it.

@@ -116,6 +116,7 @@ class Worker:
             agent=self.agent,
             batch_size=self.settings.ingestion_upsert_batch_size,
             renew_lease=lambda: self._continue(job),
+            worker_id=self.worker_id,
         )
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.worker_attempts_per_claim),

@@ -1,0 +1,68 @@
+"""Worker details: leases, supersession by a re-index, and claims that never collide."""
+
+import asyncio
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core_service.config import Settings
+from testsupport.agent_inprocess import AgentHarness, count_vectors
+from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_users import signup
+
+
+async def test_a_reindex_supersedes_a_running_job(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    core_db: AsyncEngine,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    base = f"/api/v1/bots/{bot['id']}/documents"
+    document = (
+        await upload(content_client, user, bot["id"], "a.txt", b"Comets have tails.")
+    ).json()
+    slow = make_worker(content_app, core_settings, worker_id="slow")
+    claimed = await slow.claim()
+    assert claimed is not None
+
+    reindexed = await content_client.post(f"{base}/{document['id']}/reindex", headers=user.headers)
+    await slow.process(claimed)  # its job row is gone: it stops without touching the document
+    after_slow = (await content_client.get(f"{base}/{document['id']}", headers=user.headers)).json()
+    await drain(make_worker(content_app, core_settings, worker_id="fresh"))
+    after_fresh = (
+        await content_client.get(f"{base}/{document['id']}", headers=user.headers)
+    ).json()
+
+    assert reindexed.status_code == 202
+    assert after_slow["status"] == "processing"
+    assert after_fresh["status"] == "ready"
+    assert await count_vectors(agent.database_url, namespace=f"bot-{bot['id']}") == (1, 1)
+
+
+async def test_concurrent_workers_never_take_the_same_job(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    core_db: AsyncEngine,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    for n in range(12):
+        await upload(content_client, user, bot["id"], f"{n}.txt", f"Star number {n}.".encode())
+    workers = [make_worker(content_app, core_settings, worker_id=f"w{n}") for n in range(4)]
+
+    claims = await asyncio.gather(*(worker.claim() for worker in workers for _ in range(3)))
+    claimed_ids = [job.id for job in claims if job is not None]
+    for worker in workers:
+        await drain(worker)
+    async with core_db.connect() as connection:
+        left = await connection.scalar(text("SELECT count(*) FROM jobs WHERE state = 'pending'"))
+
+    assert len(claimed_ids) == len(set(claimed_ids)) == 12
+    assert left == 0  # the claimed ones wait for their lease to end; none was handed out twice
