@@ -80,6 +80,8 @@ async def open_vector_pool(settings: Settings, embedder: Embedder) -> asyncpg.Po
         max_size=settings.database_pool_max_size,
         server_settings={"application_name": settings.service_name},
         init=register_vector,
+        # The vector database is a dependency like any provider: no query may hang a request.
+        command_timeout=settings.provider_timeout_s,
     )
 
 
