@@ -1,6 +1,9 @@
 """The asyncpg pool of the agent's own vector database, created in the app's lifespan."""
 
+from collections.abc import Awaitable, Callable
+
 import asyncpg
+from pgvector.asyncpg import register_vector
 
 from agent_service.config import Settings
 
@@ -13,13 +16,29 @@ def plain_dsn(url: str) -> str:
     return f"{scheme.split('+', 1)[0]}{sep}{rest}"
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """A connection pool for ``settings.database_url``."""
+async def create_pool(
+    settings: Settings, *, prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+) -> asyncpg.Pool:
+    """A pool for ``settings.database_url`` whose connections speak pgvector's ``vector``.
+
+    ``prepare`` runs first on a connection of its own (schema set-up): the codec needs the
+    extension to exist before any pooled connection starts.
+    """
     if settings.database_url is None:
         raise RuntimeError("AGENT_DATABASE_URL is not set; start the platform with `make run`")
+    dsn = plain_dsn(settings.database_url)
+    if prepare is not None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await prepare(connection)
+        finally:
+            await connection.close()
     return await asyncpg.create_pool(
-        plain_dsn(settings.database_url),
+        dsn,
         min_size=settings.database_pool_min_size,
         max_size=settings.database_pool_max_size,
         server_settings={"application_name": settings.service_name},
+        init=register_vector,
+        # The vector database is a dependency like any provider: no query may hang a request.
+        command_timeout=settings.provider_timeout_s,
     )

@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 
 import asyncpg
-from pgvector.asyncpg import register_vector
 
 from agent_service.config import EmbedderKind, Settings, VectorStoreKind
-from agent_service.database import plain_dsn
+from agent_service.database import create_pool
 from agent_service.generation.chat_models import ChatModelFactory
 from agent_service.ingestion.embedders import Embedder, HashEmbedder
 from agent_service.ingestion.gemini import GeminiEmbedder
@@ -60,29 +59,13 @@ def _provider_embedder(settings: Settings) -> Embedder:
 
 
 async def open_vector_pool(settings: Settings, embedder: Embedder) -> asyncpg.Pool:
-    """Create the vector schema if needed, then a pool whose connections speak ``vector``."""
-    if settings.database_url is None:
-        raise RuntimeError("AGENT_DATABASE_URL is not set; start the platform with `make run`")
-    dsn = plain_dsn(settings.database_url)
-    # The codec needs the extension, so the schema comes first, on its own connection.
-    connection = await asyncpg.connect(dsn)
-    try:
-        await ensure_schema(
-            connection,
-            table=table_name_for(embedder.model, embedder.dimensions),
-            dimensions=embedder.dimensions,
-        )
-    finally:
-        await connection.close()
-    return await asyncpg.create_pool(
-        dsn,
-        min_size=settings.database_pool_min_size,
-        max_size=settings.database_pool_max_size,
-        server_settings={"application_name": settings.service_name},
-        init=register_vector,
-        # The vector database is a dependency like any provider: no query may hang a request.
-        command_timeout=settings.provider_timeout_s,
-    )
+    """The pgvector pool, with the embedder's passages table created if missing."""
+    table = table_name_for(embedder.model, embedder.dimensions)
+
+    async def prepare(connection: asyncpg.Connection) -> None:
+        await ensure_schema(connection, table=table, dimensions=embedder.dimensions)
+
+    return await create_pool(settings, prepare=prepare)
 
 
 def build_runtime(
