@@ -1,11 +1,14 @@
 """The pgvector store passes the store contract, and its full-text search works."""
 
+import asyncio
 import uuid
 
+import asyncpg
 import numpy as np
 
-from agent_service.retrieval.pgvector_store import PgVectorStore, table_name_for
+from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
 from agent_service.retrieval.store import VectorRecord
+from testsupport.postgres import PostgresServer
 
 
 def records(document_id: str, texts: list[str]) -> list[VectorRecord]:
@@ -35,3 +38,23 @@ def test_table_names_are_safe_identifiers() -> None:
     assert table_name_for("models/gemini-embedding-001", 768) == (
         "passages_models_gemini_embedding_001_768"
     )
+
+
+async def test_replicas_starting_together_create_the_schema_once(
+    postgres_server: PostgresServer,
+) -> None:
+    name = await postgres_server.create_database("agent_schema")
+    try:
+        connections = [await asyncpg.connect(postgres_server.url_for(name)) for _ in range(3)]
+        table = table_name_for("hash-64", 64)
+        await asyncio.gather(*(ensure_schema(c, table=table, dimensions=64) for c in connections))
+        indexes = await connections[0].fetch(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", table
+        )
+        for connection in connections:
+            await connection.close()
+    finally:
+        await postgres_server.drop_database(name)
+    definitions = " ".join(row["indexdef"] for row in indexes)
+    assert "USING hnsw (embedding vector_cosine_ops)" in definitions
+    assert "USING gin (content_tsv)" in definitions
