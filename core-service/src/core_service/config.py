@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     ingestion_max_unpacked_bytes: int = Field(default=200 * 1_048_576, ge=1_048_576)
     ingestion_upsert_batch_size: int = Field(default=100, ge=1, le=500)
     worker_poll_interval_s: float = Field(default=1.0, gt=0)
+    worker_concurrency: int = Field(
+        default=2, ge=1, le=32, description="Jobs one worker process works on at once."
+    )
     worker_lease_s: float = Field(default=120.0, gt=0)
     worker_max_attempts: int = Field(default=10, ge=1)
     worker_retry_initial_s: float = Field(default=1.0, gt=0)

@@ -89,6 +89,12 @@ class Worker:
 
     async def process(self, job: Job) -> None:
         """Do a claimed job and record the outcome; an unfinished job is never dropped."""
+        # The job id stands in for a request id: it goes to the agent as X-Request-ID, so both
+        # services' logs of one job line up.
+        with structlog.contextvars.bound_contextvars(request_id=f"job-{job.id}"):
+            await self._process(job)
+
+    async def _process(self, job: Job) -> None:
         log = _log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
         try:
             await self._attempts(job)
@@ -182,19 +188,22 @@ def _attempt_state(attempt_number: int) -> RetryCallState:
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
-    """Run one worker until ``stop`` is set, then release the database and agent connections."""
+    """Run ``worker_concurrency`` workers until ``stop`` is set, then close the connections."""
     engine = create_engine(settings)
     http = create_agent_http_client(settings)
-    worker = Worker(
-        sessionmaker=create_sessionmaker(engine),
-        agent=AgentClient(http, retry_attempts=1),
-        settings=settings,
-    )
-    task = asyncio.create_task(worker.run())
+    sessionmaker = create_sessionmaker(engine)
+    # The worker retries on its own terms; the client does not retry underneath it.
+    agent = AgentClient(http, retry_attempts=1)
+    workers = [
+        Worker(sessionmaker=sessionmaker, agent=agent, settings=settings)
+        for _ in range(settings.worker_concurrency)
+    ]
+    tasks = [asyncio.create_task(worker.run()) for worker in workers]
     try:
         await stop.wait()
-        worker.stop.set()
-        await task
+        for worker in workers:
+            worker.stop.set()
+        await asyncio.gather(*tasks)
     finally:
         await http.aclose()
         await engine.dispose()
