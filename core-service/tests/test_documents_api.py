@@ -254,6 +254,9 @@ async def test_a_large_document_is_indexed_in_batches(
 
     assert accepted.status_code == 202
     assert len(upserts) == -(-chunk_count // core_settings.ingestion_upsert_batch_size)
+    request_ids = {r.headers["X-Request-ID"] for r in upserts}  # one job, one id for the agent
+    assert len(request_ids) == 1
+    assert request_ids.pop().startswith("job-")
     assert await count_vectors(agent.database_url, namespace=f"bot-{bot['id']}") == (
         chunk_count,
         chunk_count,
