@@ -1,5 +1,6 @@
 """The real agent app, in-process, for core tests; and a switch that makes it unreachable."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
             self.refused += 1
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         self.sent.append(request)
-        return await self.inner.handle_async_request(request)
+        # In a task of its own, as in its own process: the agent's middleware clears the log
+        # context when a request ends, which must not clear the caller's.
+        return await asyncio.create_task(self.inner.handle_async_request(request))
 
 
 @dataclass(frozen=True)
