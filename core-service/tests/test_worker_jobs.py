@@ -5,9 +5,10 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from core_service.config import Settings
+from core_service.worker.runner import Worker
 from testsupport.agent_inprocess import AgentHarness, count_vectors
 from testsupport.core_content import create_bot, drain, make_worker, upload
 from testsupport.core_users import signup
@@ -66,3 +67,24 @@ async def test_concurrent_workers_never_take_the_same_job(
 
     assert len(claimed_ids) == len(set(claimed_ids)) == 12
     assert left == 0  # the claimed ones wait for their lease to end; none was handed out twice
+
+
+async def test_a_worker_keeps_polling_while_the_database_is_unreachable(
+    content_app: FastAPI, core_settings: Settings
+) -> None:
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    worker = Worker(
+        sessionmaker=async_sessionmaker(engine),
+        agent=content_app.state.agent_client,
+        settings=core_settings.model_copy(update={"worker_poll_interval_s": 0.05}),
+        worker_id="no-db",
+    )
+
+    running = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.3)
+    alive = not running.done()
+    worker.stop.set()
+    await asyncio.wait_for(running, 5)
+    await engine.dispose()
+
+    assert alive

@@ -67,7 +67,14 @@ class Worker:
         """Work until ``stop`` is set; a job in progress is finished or released first."""
         _log.info("worker_started", worker_id=self.worker_id)
         while not self.stop.is_set():
-            if not await self.run_once():
+            try:
+                worked = await self.run_once()
+            except Exception:
+                # The database went away (or a bug): the claimed job, if any, keeps its lease
+                # and comes back when it ends. Keep polling instead of dying silently.
+                _log.exception("worker_loop_failed", worker_id=self.worker_id)
+                worked = False
+            if not worked:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), self.settings.worker_poll_interval_s)
         _log.info("worker_stopped", worker_id=self.worker_id)
