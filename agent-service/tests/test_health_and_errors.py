@@ -49,3 +49,10 @@ async def test_unknown_path_is_404_with_the_error_body(agent_client: httpx.Async
 async def test_request_id_from_the_caller_is_kept(agent_client: httpx.AsyncClient) -> None:
     response = await agent_client.get("/healthz", headers={"X-Request-ID": "core-req-1"})
     assert response.headers["x-request-id"] == "core-req-1"
+
+
+async def test_405_names_the_documented_methods(agent_client: httpx.AsyncClient) -> None:
+    response = await agent_client.get("/v1/retrieve")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"] == "MethodNotAllowed"

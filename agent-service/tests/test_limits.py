@@ -15,6 +15,7 @@ async def tight_client(agent_settings: Settings) -> AsyncIterator[httpx.AsyncCli
         "max_texts_per_request": 2,
         "max_chunks_per_upsert": 1,
         "max_query_chars": 20,
+        "max_message_chars": 20,
         "max_request_body_bytes": 4096,
     }
     app = create_app(agent_settings.model_copy(update=limits))

@@ -108,3 +108,11 @@ async def test_request_id_is_echoed_or_generated(core_client: httpx.AsyncClient)
 async def test_openapi_and_docs_are_served(core_client: httpx.AsyncClient) -> None:
     assert (await core_client.get("/openapi.json")).json()["info"]["title"] == "ChatSphere core API"
     assert (await core_client.get("/docs")).status_code == 200
+
+
+async def test_405_names_every_method_of_the_path(core_client: httpx.AsyncClient) -> None:
+    collection = await core_client.request("OPTIONS", "/api/v1/bots")
+    item = await core_client.put("/api/v1/bots/7c8b9a3e-0000-4000-8000-000000000000")
+    assert collection.status_code == 405
+    assert collection.headers["allow"] == "GET, HEAD, POST"
+    assert item.headers["allow"] == "DELETE, GET, HEAD, PATCH"

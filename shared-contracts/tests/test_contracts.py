@@ -121,3 +121,48 @@ def test_models_are_documented() -> None:
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             missing = [f for f, info in obj.model_fields.items() if not info.description]
             assert not missing, f"{name} fields without description: {missing}"
+
+
+UNSTORABLE = ["nul\x00byte", "lone \ud800 surrogate"]
+
+
+@pytest.mark.parametrize("text", UNSTORABLE, ids=["nul", "surrogate"])
+def test_text_that_postgres_cannot_store_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError, match="NUL|surrogate"):
+        v1.IndexChunk(id="c", document_id="d", text=text)
+    with pytest.raises(ValidationError):
+        v1.RetrieveRequest(namespace="n", query=text)
+    with pytest.raises(ValidationError):
+        v1.ChatRequest(namespace="n", message=text)
+    with pytest.raises(ValidationError):
+        v1.EmbeddingsRequest(texts=[text])
+
+
+def test_metadata_strings_and_keys_must_be_storable() -> None:
+    with pytest.raises(ValidationError):
+        v1.IndexChunk(id="c", document_id="d", text="t", metadata={"k": ["ok", {"x": "a\x00"}]})
+    with pytest.raises(ValidationError):
+        v1.IndexChunk(id="c", document_id="d", text="t", metadata={"bad\x00key": 1})
+    assert v1.IndexChunk(id="c", document_id="d", text="t", metadata={"k": [1, "é"]})
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (v1.RetrieveRequest, {"namespace": "n", "query": "q", "min_score": False}),
+        (v1.RetrieveRequest, {"namespace": "n", "query": "q", "top_k": True}),
+        (v1.ChatConfig, {"temperature": False}),
+        (v1.ChatConfig, {"top_k": "5"}),
+        (v1.DeleteRequest, {"namespace": "n", "delete_all": 1}),
+    ],
+    ids=["min_score=false", "top_k=true", "temperature=false", "top_k='5'", "delete_all=1"],
+)
+def test_numbers_and_booleans_are_not_coerced(
+    model: type[BaseModel], body: dict[str, object]
+) -> None:
+    with pytest.raises(ValidationError):
+        model.model_validate_json(json.dumps(body))
+
+
+def test_integers_are_still_accepted_as_floats() -> None:
+    assert v1.ChatConfig.model_validate_json('{"temperature": 1}').temperature == 1.0

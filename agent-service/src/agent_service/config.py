@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     max_texts_per_request: int = Field(default=256, ge=1, le=256)
     max_chunks_per_upsert: int = Field(default=500, ge=1, le=500)
     max_query_chars: int = Field(default=4_000, ge=1, le=4_000)
+    max_message_chars: int = Field(default=16_000, ge=1, le=16_000)
 
     api_keys: list[ServiceKey] = Field(default_factory=list)
 

@@ -1,5 +1,6 @@
 """Errors are types; one set of handlers turns every failure into ``{"error", "detail"}``."""
 
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -141,11 +142,31 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = _HTTP_CODES.get(exc.status_code, HTTPStatus(exc.status_code).phrase.replace(" ", ""))
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request.app, request.url.path))
+    return error_response(exc.status_code, code, detail, headers=headers)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method documented for ``path``: Starlette's own 405 names only the first route's."""
+    if not hasattr(app.state, "path_methods"):
+        app.state.path_methods = [
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"),
+                {method.upper() for method in operations},
+            )
+            for template, operations in app.openapi()["paths"].items()
+        ]
+    methods: set[str] = set()
+    for pattern, documented in app.state.path_methods:
+        if pattern.match(path):
+            methods |= documented
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Errors are types; one set of handlers turns every failure into ``{"error", "detail"}``."""
 
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -8,7 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -98,11 +99,31 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = _HTTP_CODES.get(exc.status_code, HTTPStatus(exc.status_code).phrase.replace(" ", ""))
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request.app, request.url.path))
+    return error_response(exc.status_code, code, detail, headers=headers)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method documented for ``path``: Starlette's own 405 names only the first route's."""
+    if not hasattr(app.state, "path_methods"):
+        app.state.path_methods = [
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"),
+                {method.upper() for method in operations},
+            )
+            for template, operations in app.openapi()["paths"].items()
+        ]
+    methods: set[str] = set()
+    for pattern, documented in app.state.path_methods:
+        if pattern.match(path):
+            methods |= documented
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -126,17 +147,30 @@ def _field_error(error: dict[str, Any]) -> FieldError:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A lost or refused database connection is the database being down, not our bug.
+    """Database failures that are not our bug: the database away, or a value it cannot store.
 
-    The pool drops the broken connections, so the next request reconnects by itself.
+    The pool drops broken connections, so the next request reconnects by itself.
     """
     connection_lost = isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
-    if not connection_lost:
-        return await _unexpected_error(request, exc)
-    _log.warning("database_unavailable", exc_type=type(exc).__name__)
-    return await _app_error(request, DatabaseUnavailable())
+    if connection_lost:
+        _log.warning("database_unavailable", exc_type=type(exc).__name__)
+        return await _app_error(request, DatabaseUnavailable())
+    if _is_unstorable_input(exc):
+        return error_response(
+            422,
+            "InvalidInput",
+            "A value could not be stored: text must be valid Unicode without NUL characters, "
+            "and numbers must be within range.",
+        )
+    return await _unexpected_error(request, exc)
+
+
+def _is_unstorable_input(exc: Exception) -> bool:
+    # SQLSTATE class 22 is "data exception": NUL bytes, out-of-range numbers, overlong values.
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "")
+    return sqlstate.startswith("22") or isinstance(getattr(exc, "orig", None), UnicodeError)
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
@@ -149,6 +183,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(StatementError, _database_error)
     app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

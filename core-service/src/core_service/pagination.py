@@ -5,26 +5,28 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "PageParams", "PageQuery"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_OFFSET", "Page", "PageParams", "PageQuery"]
 
 ItemT = TypeVar("ItemT")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Far past any real list, and well inside PostgreSQL's bigint OFFSET.
+MAX_OFFSET = 1_000_000_000
 
 
 class PageParams(BaseModel):
     """Which slice of a list to return."""
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> PageParams:
-    """The validated ``limit`` and ``offset`` of the request."""
+    """The validated ``limit`` and ``offset`` (async: a sync dependency would take a thread)."""
     return PageParams(limit=limit, offset=offset)
 
 

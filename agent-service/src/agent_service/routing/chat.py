@@ -33,7 +33,7 @@ _log = structlog.get_logger(__name__)
 async def chat(body: ChatRequest, caller: CallerDep, runtime: RuntimeDep) -> ChatResponse:
     """Answer from the namespace's passages, citing the ones used."""
     caller.require_namespace(body.namespace)
-    check_at_most("message characters", len(body.message), runtime.settings.max_query_chars)
+    check_at_most("message characters", len(body.message), runtime.settings.max_message_chars)
     async with provider_errors("chat"):
         return await answer(runtime, body)
 
@@ -48,7 +48,7 @@ async def chat_stream(
 ) -> StreamingResponse:
     """``token`` events as the answer is produced, then ``citations`` and ``done``, or ``error``."""
     caller.require_namespace(body.namespace)
-    check_at_most("message characters", len(body.message), runtime.settings.max_query_chars)
+    check_at_most("message characters", len(body.message), runtime.settings.max_message_chars)
     events = answer_stream(runtime, body, stream=True)
     # Wait for the first piece before answering 200, so that a provider down from the start
     # gets a proper 502/503/504 instead of a stream holding only an error.

@@ -4,7 +4,14 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chatsphere_contracts.v1 import MAX_TOP_K, AgentType, ChatConfig
+from chatsphere_contracts.v1 import (
+    MAX_TOP_K,
+    AgentType,
+    ChatConfig,
+    StorableText,
+    StrictFloat,
+    StrictInt,
+)
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -24,20 +31,24 @@ class BotConfiguration(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    system_prompt: str = Field(
+    system_prompt: StorableText = Field(
         default=DEFAULT_SYSTEM_PROMPT, max_length=8_000, description="Instructions for the model."
     )
-    temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    temperature: StrictFloat = Field(
+        default=0.2, ge=0.0, le=2.0, description="Sampling temperature."
+    )
     agent_type: AgentType = Field(default=AgentType.RAG, description="'rag' or 'react'.")
-    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="Passages used per answer.")
-    chunk_size: int = Field(
+    top_k: StrictInt = Field(default=5, ge=1, le=MAX_TOP_K, description="Passages used per answer.")
+    chunk_size: StrictInt = Field(
         default=1_000, ge=100, le=8_000, description="Characters per passage when indexing."
     )
-    chunk_overlap: int = Field(
+    chunk_overlap: StrictInt = Field(
         default=150, ge=0, le=4_000, description="Characters shared by neighbouring passages."
     )
-    model: str | None = Field(default=None, max_length=200, description="Model name override.")
-    tools: list[str] = Field(
+    model: StorableText | None = Field(
+        default=None, max_length=200, description="Model name override."
+    )
+    tools: list[StorableText] = Field(
         default_factory=list, max_length=20, description="Tools the 'react' agent may use."
     )
 
@@ -64,14 +75,14 @@ class BotConfigurationUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    system_prompt: str | None = Field(default=None, max_length=8_000)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    system_prompt: StorableText | None = Field(default=None, max_length=8_000)
+    temperature: StrictFloat | None = Field(default=None, ge=0.0, le=2.0)
     agent_type: AgentType | None = None
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
-    chunk_size: int | None = Field(default=None, ge=100, le=8_000)
-    chunk_overlap: int | None = Field(default=None, ge=0, le=4_000)
-    model: str | None = Field(default=None, max_length=200)
-    tools: list[str] | None = Field(default=None, max_length=20)
+    top_k: StrictInt | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    chunk_size: StrictInt | None = Field(default=None, ge=100, le=8_000)
+    chunk_overlap: StrictInt | None = Field(default=None, ge=0, le=4_000)
+    model: StorableText | None = Field(default=None, max_length=200)
+    tools: list[StorableText] | None = Field(default=None, max_length=20)
 
 
 def merge_configuration(stored: dict[str, Any], update: BotConfigurationUpdate) -> BotConfiguration:

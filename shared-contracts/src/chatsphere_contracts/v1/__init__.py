@@ -1,5 +1,6 @@
 """Version 1 of the agent API wire models."""
 
+from chatsphere_contracts.v1._base import StorableText, StrictBool, StrictFloat, StrictInt
 from chatsphere_contracts.v1.chat import (
     AgentType,
     ChatConfig,
@@ -78,11 +79,15 @@ __all__ = [
     "RetrieveMatch",
     "RetrieveRequest",
     "RetrieveResponse",
+    "StorableText",
     "StreamCitations",
     "StreamDone",
     "StreamError",
     "StreamEventName",
     "StreamToken",
+    "StrictBool",
+    "StrictFloat",
+    "StrictInt",
     "TokenUsage",
     "UpsertRequest",
     "UpsertResponse",

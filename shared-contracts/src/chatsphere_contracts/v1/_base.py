@@ -1,11 +1,85 @@
-"""The base model every v1 wire model derives from."""
+"""The base model and text rules every v1 wire model shares."""
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-__all__ = ["WireModel"]
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    Strict,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+__all__ = [
+    "StorableText",
+    "StrictBool",
+    "StrictFloat",
+    "StrictInt",
+    "WireModel",
+    "storable_json",
+    "storable_text",
+]
 
 
 class WireModel(BaseModel):
     """Strict about unknown fields so that a typo on the wire is an error, not silence."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def storable_text(value: str) -> str:
+    """Refuse what PostgreSQL cannot store: NUL characters and unpaired UTF-16 surrogates."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (it has an unpaired surrogate)") from None
+    return value
+
+
+def storable_json(value: Any) -> Any:
+    """``storable_text`` for every key and string inside a JSON value."""
+    if isinstance(value, str):
+        storable_text(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            storable_text(str(key))
+            storable_json(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            storable_json(item)
+    return value
+
+
+class _NoNulPattern:
+    """Says in the JSON schema what ``storable_text`` enforces, so clients can know it."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = "^[^\\u0000]*$"
+        return schema
+
+
+StorableText = Annotated[str, AfterValidator(storable_text), _NoNulPattern]
+"""Text that can be stored and indexed: no NUL characters, no unpaired surrogates."""
+
+
+def _number_not_bool_or_text(value: Any) -> Any:
+    # Lax mode would read ``false`` as 0 and ``"5"`` as 5; JSON says neither is a number.
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# JSON ``2.0`` is still an integer (as in JSON Schema); ``2.5``, ``true`` and ``"2"`` are not.
+StrictInt = Annotated[int, BeforeValidator(_number_not_bool_or_text)]
+StrictFloat = Annotated[float, BeforeValidator(_number_not_bool_or_text)]
+StrictBool = Annotated[bool, Strict()]

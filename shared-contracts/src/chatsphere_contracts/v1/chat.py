@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from chatsphere_contracts.v1._base import WireModel
+from chatsphere_contracts.v1._base import StorableText, StrictFloat, StrictInt, WireModel
 from chatsphere_contracts.v1.index import Namespace
 from chatsphere_contracts.v1.limits import (
     MAX_HISTORY_MESSAGES,
@@ -43,22 +43,24 @@ class HistoryMessage(WireModel):
     """One earlier turn of the conversation."""
 
     role: ChatRole = Field(description="'user' or 'assistant'.")
-    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="Text.")
+    content: StorableText = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="Text.")
 
 
 class ChatConfig(WireModel):
     """The bot's settings that shape this answer; omitted fields take the agent's defaults."""
 
-    system_prompt: str | None = Field(
+    system_prompt: StorableText | None = Field(
         default=None, max_length=8_000, description="Instructions placed before everything else."
     )
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
+    temperature: StrictFloat | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
     agent_type: AgentType | None = Field(default=None, description="'rag' (default) or 'react'.")
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="Passages to use.")
-    model: str | None = Field(
+    top_k: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_TOP_K, description="Passages to use."
+    )
+    model: StorableText | None = Field(
         default=None, max_length=200, description="Model name for the configured provider."
     )
-    tools: list[str] | None = Field(
+    tools: list[StorableText] | None = Field(
         default=None, max_length=20, description="Tool names the 'react' agent may use."
     )
 
@@ -67,7 +69,9 @@ class ChatRequest(WireModel):
     """A user's message with the recent history and the bot's configuration."""
 
     namespace: Namespace = Field(description="Namespace holding the bot's passages.")
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="The message.")
+    message: StorableText = Field(
+        min_length=1, max_length=MAX_MESSAGE_CHARS, description="The message."
+    )
     history: list[HistoryMessage] = Field(
         default_factory=list, max_length=MAX_HISTORY_MESSAGES, description="Oldest first."
     )

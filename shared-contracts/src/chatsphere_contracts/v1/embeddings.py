@@ -4,12 +4,12 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from chatsphere_contracts.v1._base import WireModel
+from chatsphere_contracts.v1._base import StorableText, WireModel
 from chatsphere_contracts.v1.limits import MAX_TEXT_CHARS, MAX_TEXTS_PER_EMBEDDING
 
 __all__ = ["EmbeddingsRequest", "EmbeddingsResponse", "EmbeddingText"]
 
-EmbeddingText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+EmbeddingText = Annotated[StorableText, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
 class EmbeddingsRequest(WireModel):

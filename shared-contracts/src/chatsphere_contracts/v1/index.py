@@ -2,9 +2,14 @@
 
 from typing import Annotated, Any, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from chatsphere_contracts.v1._base import WireModel
+from chatsphere_contracts.v1._base import (
+    StorableText,
+    StrictBool,
+    WireModel,
+    storable_json,
+)
 from chatsphere_contracts.v1.limits import (
     MAX_CHUNK_CHARS,
     MAX_CHUNKS_PER_UPSERT,
@@ -28,7 +33,7 @@ Namespace = Annotated[
         min_length=1, max_length=MAX_NAMESPACE_CHARS, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
     ),
 ]
-VectorId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+VectorId = Annotated[StorableText, StringConstraints(min_length=1, max_length=256)]
 
 
 class IndexChunk(WireModel):
@@ -36,8 +41,10 @@ class IndexChunk(WireModel):
 
     id: VectorId = Field(description="Vector id; the caller's chunk id.")
     document_id: VectorId = Field(description="Id of the document the passage belongs to.")
-    text: str = Field(min_length=1, max_length=MAX_CHUNK_CHARS, description="Passage text.")
-    metadata: dict[str, Any] = Field(
+    text: StorableText = Field(
+        min_length=1, max_length=MAX_CHUNK_CHARS, description="Passage text."
+    )
+    metadata: Annotated[dict[str, Any], AfterValidator(storable_json)] = Field(
         default_factory=dict, description="Flat JSON metadata returned with matches."
     )
 
@@ -69,7 +76,9 @@ class DeleteRequest(WireModel):
     document_id: VectorId | None = Field(
         default=None, description="Delete every vector of this document."
     )
-    delete_all: bool = Field(default=False, description="Delete every vector in the namespace.")
+    delete_all: StrictBool = Field(
+        default=False, description="Delete every vector in the namespace."
+    )
 
     @model_validator(mode="after")
     def _exactly_one_selector(self) -> Self:

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chatsphere_contracts.v1._base import WireModel
+from chatsphere_contracts.v1._base import StorableText, StrictFloat, StrictInt, WireModel
 from chatsphere_contracts.v1.index import Namespace, VectorId
 from chatsphere_contracts.v1.limits import MAX_IDS_PER_DELETE, MAX_QUERY_CHARS, MAX_TOP_K
 
@@ -26,9 +26,11 @@ class RetrieveRequest(WireModel):
     """Find the passages of a namespace that best answer a query."""
 
     namespace: Namespace = Field(description="Tenant namespace.")
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The question.")
-    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="How many matches at most.")
-    min_score: float | None = Field(
+    query: StorableText = Field(
+        min_length=1, max_length=MAX_QUERY_CHARS, description="The question."
+    )
+    top_k: StrictInt = Field(default=5, ge=1, le=MAX_TOP_K, description="How many matches at most.")
+    min_score: StrictFloat | None = Field(
         default=None, ge=0.0, le=1.0, description="Drop matches scoring below this."
     )
     filter: RetrievalFilter | None = Field(default=None, description="Optional restriction.")
