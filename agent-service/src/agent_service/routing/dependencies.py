@@ -61,8 +61,8 @@ async def get_caller(
     return caller
 
 
-def get_runtime(request: Request) -> AgentRuntime:
-    """The embedder, store and chat models built at start-up."""
+async def get_runtime(request: Request) -> AgentRuntime:
+    """The embedder, store and chat models built at start-up (async: no threadpool hop)."""
     runtime: AgentRuntime = request.app.state.runtime
     return runtime
 

@@ -9,7 +9,7 @@ from core_service.agent_client.client import AgentClient
 __all__ = ["AgentDep", "get_agent_client"]
 
 
-def get_agent_client(request: Request) -> AgentClient:
+async def get_agent_client(request: Request) -> AgentClient:
     """The client created in the app's lifespan."""
     client: AgentClient = request.app.state.agent_client
     return client

@@ -24,8 +24,8 @@ __all__ = [
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def get_app_settings(request: Request) -> Settings:
-    """The settings the app was built with."""
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was built with (async: a sync dependency would take a thread)."""
     settings: Settings = request.app.state.settings
     return settings
 
