@@ -116,3 +116,7 @@ async def test_405_names_every_method_of_the_path(core_client: httpx.AsyncClient
     assert collection.status_code == 405
     assert collection.headers["allow"] == "GET, HEAD, POST"
     assert item.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+    literal = await core_client.put(
+        "/api/v1/bots/7c8b9a3e-0000-4000-8000-000000000000/documents/text"
+    )
+    assert literal.headers["allow"] == "POST"

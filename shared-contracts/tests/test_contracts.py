@@ -138,12 +138,12 @@ def test_text_that_postgres_cannot_store_is_refused(text: str) -> None:
         v1.EmbeddingsRequest(texts=[text])
 
 
-def test_metadata_strings_and_keys_must_be_storable() -> None:
-    with pytest.raises(ValidationError):
-        v1.IndexChunk(id="c", document_id="d", text="t", metadata={"k": ["ok", {"x": "a\x00"}]})
-    with pytest.raises(ValidationError):
-        v1.IndexChunk(id="c", document_id="d", text="t", metadata={"bad\x00key": 1})
-    assert v1.IndexChunk(id="c", document_id="d", text="t", metadata={"k": [1, "é"]})
+def test_metadata_is_flat_and_storable() -> None:
+    flat = {"document_name": "é", "chunk_index": 3, "score": 0.5, "draft": False, "tags": ["a"]}
+    assert v1.IndexChunk(id="c", document_id="d", text="t", metadata=flat).metadata == flat
+    for refused in ({"k": {"nested": 1}}, {"k": None}, {"k": "a\x00"}, {"bad\x00key": 1}, {"": 1}):
+        with pytest.raises(ValidationError):
+            v1.IndexChunk(id="c", document_id="d", text="t", metadata=refused)
 
 
 @pytest.mark.parametrize(

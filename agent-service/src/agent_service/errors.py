@@ -162,10 +162,10 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
             )
             for template, operations in app.openapi()["paths"].items()
         ]
-    methods: set[str] = set()
-    for pattern, documented in app.state.path_methods:
-        if pattern.match(path):
-            methods |= documented
+    matching = [(p.pattern.count("[^/]+"), m) for p, m in app.state.path_methods if p.match(path)]
+    # A literal segment wins over a parameter: /documents/text is not /documents/{document_id}.
+    fewest = min((params for params, _ in matching), default=0)
+    methods = {method for params, found in matching if params == fewest for method in found}
     return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 

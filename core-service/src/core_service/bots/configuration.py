@@ -1,6 +1,6 @@
 """The bot ``configuration``: defaults and bounds, validated on every write."""
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -8,6 +8,7 @@ from chatsphere_contracts.v1 import (
     MAX_TOP_K,
     AgentType,
     ChatConfig,
+    JsonNumber,
     StorableText,
     StrictFloat,
     StrictInt,
@@ -76,11 +77,11 @@ class BotConfigurationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     system_prompt: StorableText | None = Field(default=None, max_length=8_000)
-    temperature: StrictFloat | None = Field(default=None, ge=0.0, le=2.0)
+    temperature: Annotated[float, Field(ge=0.0, le=2.0), JsonNumber] | None = None
     agent_type: AgentType | None = None
-    top_k: StrictInt | None = Field(default=None, ge=1, le=MAX_TOP_K)
-    chunk_size: StrictInt | None = Field(default=None, ge=100, le=8_000)
-    chunk_overlap: StrictInt | None = Field(default=None, ge=0, le=4_000)
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K), JsonNumber] | None = None
+    chunk_size: Annotated[int, Field(ge=100, le=8_000), JsonNumber] | None = None
+    chunk_overlap: Annotated[int, Field(ge=0, le=4_000), JsonNumber] | None = None
     model: StorableText | None = Field(default=None, max_length=200)
     tools: list[StorableText] | None = Field(default=None, max_length=20)
 

@@ -1,6 +1,12 @@
 """Version 1 of the agent API wire models."""
 
-from chatsphere_contracts.v1._base import StorableText, StrictBool, StrictFloat, StrictInt
+from chatsphere_contracts.v1._base import (
+    JsonNumber,
+    StorableText,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 from chatsphere_contracts.v1.chat import (
     AgentType,
     ChatConfig,
@@ -74,6 +80,7 @@ __all__ = [
     "HealthResponse",
     "HistoryMessage",
     "IndexChunk",
+    "JsonNumber",
     "ReadinessResponse",
     "RetrievalFilter",
     "RetrieveMatch",

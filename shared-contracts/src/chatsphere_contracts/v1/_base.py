@@ -1,6 +1,5 @@
 """The base model and text rules every v1 wire model shares."""
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -15,12 +14,12 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 __all__ = [
+    "JsonNumber",
     "StorableText",
     "StrictBool",
     "StrictFloat",
     "StrictInt",
     "WireModel",
-    "storable_json",
     "storable_text",
 ]
 
@@ -39,20 +38,6 @@ def storable_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode (it has an unpaired surrogate)") from None
-    return value
-
-
-def storable_json(value: Any) -> Any:
-    """``storable_text`` for every key and string inside a JSON value."""
-    if isinstance(value, str):
-        storable_text(value)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            storable_text(str(key))
-            storable_json(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            storable_json(item)
     return value
 
 
@@ -80,6 +65,9 @@ def _number_not_bool_or_text(value: Any) -> Any:
 
 
 # JSON ``2.0`` is still an integer (as in JSON Schema); ``2.5``, ``true`` and ``"2"`` are not.
-StrictInt = Annotated[int, BeforeValidator(_number_not_bool_or_text)]
-StrictFloat = Annotated[float, BeforeValidator(_number_not_bool_or_text)]
+JsonNumber = BeforeValidator(_number_not_bool_or_text)
+"""Marker for numbers; put bounds before it (``Annotated[int, Field(ge=1), JsonNumber]``) so
+that they reach the JSON schema as ``minimum``/``maximum``."""
+StrictInt = Annotated[int, JsonNumber]
+StrictFloat = Annotated[float, JsonNumber]
 StrictBool = Annotated[bool, Strict()]

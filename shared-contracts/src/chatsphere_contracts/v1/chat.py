@@ -1,10 +1,15 @@
 """``POST /v1/chat`` and ``POST /v1/chat/stream``."""
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
-from chatsphere_contracts.v1._base import StorableText, StrictFloat, StrictInt, WireModel
+from chatsphere_contracts.v1._base import (
+    JsonNumber,
+    StorableText,
+    WireModel,
+)
 from chatsphere_contracts.v1.index import Namespace
 from chatsphere_contracts.v1.limits import (
     MAX_HISTORY_MESSAGES,
@@ -52,10 +57,12 @@ class ChatConfig(WireModel):
     system_prompt: StorableText | None = Field(
         default=None, max_length=8_000, description="Instructions placed before everything else."
     )
-    temperature: StrictFloat | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
+    temperature: Annotated[float, Field(ge=0.0, le=2.0), JsonNumber] | None = Field(
+        default=None, description="Sampling."
+    )
     agent_type: AgentType | None = Field(default=None, description="'rag' (default) or 'react'.")
-    top_k: StrictInt | None = Field(
-        default=None, ge=1, le=MAX_TOP_K, description="Passages to use."
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K), JsonNumber] | None = Field(
+        default=None, description="Passages to use."
     )
     model: StorableText | None = Field(
         default=None, max_length=200, description="Model name for the configured provider."

@@ -1,14 +1,15 @@
 """``POST /v1/index/upsert`` and ``POST /v1/index/delete``."""
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from chatsphere_contracts.v1._base import (
     StorableText,
     StrictBool,
+    StrictFloat,
+    StrictInt,
     WireModel,
-    storable_json,
 )
 from chatsphere_contracts.v1.limits import (
     MAX_CHUNK_CHARS,
@@ -34,6 +35,17 @@ Namespace = Annotated[
     ),
 ]
 VectorId = Annotated[StorableText, StringConstraints(min_length=1, max_length=256)]
+MetadataKey = Annotated[StorableText, StringConstraints(min_length=1, max_length=256)]
+# Flat, as Pinecone stores it: no nested objects, no nulls.
+MetadataValue = (
+    StrictBool
+    | StrictInt
+    | StrictFloat
+    | Annotated[StorableText, StringConstraints(max_length=8_000)]
+    | Annotated[
+        list[Annotated[StorableText, StringConstraints(max_length=256)]], Field(max_length=64)
+    ]
+)
 
 
 class IndexChunk(WireModel):
@@ -44,8 +56,14 @@ class IndexChunk(WireModel):
     text: StorableText = Field(
         min_length=1, max_length=MAX_CHUNK_CHARS, description="Passage text."
     )
-    metadata: Annotated[dict[str, Any], AfterValidator(storable_json)] = Field(
-        default_factory=dict, description="Flat JSON metadata returned with matches."
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Flat metadata returned with matches: text, number, boolean or list of text.",
+        # Keys follow the same text rule; patternProperties alone would not forbid other keys.
+        json_schema_extra={
+            "propertyNames": {"minLength": 1, "maxLength": 256, "pattern": "^[^\\u0000]*$"}
+        },
     )
 
 

@@ -1,10 +1,15 @@
 """``POST /v1/retrieve``."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from chatsphere_contracts.v1._base import StorableText, StrictFloat, StrictInt, WireModel
+from chatsphere_contracts.v1._base import (
+    JsonNumber,
+    StorableText,
+    StrictInt,
+    WireModel,
+)
 from chatsphere_contracts.v1.index import Namespace, VectorId
 from chatsphere_contracts.v1.limits import MAX_IDS_PER_DELETE, MAX_QUERY_CHARS, MAX_TOP_K
 
@@ -30,8 +35,8 @@ class RetrieveRequest(WireModel):
         min_length=1, max_length=MAX_QUERY_CHARS, description="The question."
     )
     top_k: StrictInt = Field(default=5, ge=1, le=MAX_TOP_K, description="How many matches at most.")
-    min_score: StrictFloat | None = Field(
-        default=None, ge=0.0, le=1.0, description="Drop matches scoring below this."
+    min_score: Annotated[float, Field(ge=0.0, le=1.0), JsonNumber] | None = Field(
+        default=None, description="Drop matches scoring below this."
     )
     filter: RetrievalFilter | None = Field(default=None, description="Optional restriction.")
 
