@@ -4,6 +4,7 @@ No JWT check and no ORM: the fastest way to answer ``GET /api/v1/bots`` from the
 ``BENCH_FLOOR_DSN`` names the database; the bearer token is taken to be the user id.
 """
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -48,6 +49,7 @@ async def _list_bots(request: Request) -> Response:
             **dict(row),
             "id": str(row["id"]),
             "owner_id": str(row["owner_id"]),
+            "configuration": json.loads(row["configuration"]),
             "created_at": row["created_at"].isoformat(),
             "updated_at": row["updated_at"].isoformat(),
         }

@@ -17,7 +17,14 @@ from sqlalchemy.orm import DeclarativeBase
 from core_service.config import Settings
 from core_service.errors import DatabaseUnavailable
 
-__all__ = ["Base", "SessionDep", "create_engine", "create_sessionmaker", "get_session"]
+__all__ = [
+    "Base",
+    "SessionDep",
+    "create_engine",
+    "create_read_sessionmaker",
+    "create_sessionmaker",
+    "get_session",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,9 +77,27 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for safe (read-only) requests: autocommit, so no BEGIN/COMMIT round trips."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on error."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    """One transaction per request: commit on success, roll back on error.
+
+    GET and HEAD only read, so they skip the transaction: fewer round trips while a pooled
+    connection is held, which is what limits throughput under load.
+    """
+    state = request.app.state
+    read_only = request.method in _SAFE_METHODS
+    sessionmaker: async_sessionmaker[AsyncSession] = (
+        state.read_sessionmaker if read_only else state.sessionmaker
+    )
     async with sessionmaker() as session:
         try:
             yield session

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from core_service import __version__
 from core_service.agent_client.client import AgentClient, create_agent_http_client
 from core_service.api import api_router
+from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings, get_settings
-from core_service.database import create_engine, create_sessionmaker
+from core_service.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from core_service.errors import install_error_handlers
 from core_service.health.router import router as health_router
 from core_service.logging import configure_logging
@@ -39,6 +40,8 @@ def create_app(
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
+        app.state.verified_tokens = VerifiedTokens()
         agent_http = create_agent_http_client(settings, transport=agent_transport)
         app.state.agent_client = AgentClient(
             agent_http, retry_attempts=settings.agent_retry_attempts

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from core_service.auth.exceptions import InvalidToken, StaffOnly
-from core_service.auth.tokens import decode_access_token
+from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings
 from core_service.database import SessionDep
 from core_service.users import service as users_service
@@ -34,6 +34,7 @@ AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_current_user(
+    request: Request,
     session: SessionDep,
     settings: AppSettings,
     token: Annotated[str | None, Depends(_bearer)],
@@ -44,7 +45,8 @@ async def get_current_user(
     """
     if not token:
         raise InvalidToken
-    user = await users_service.get_user(session, user_id=decode_access_token(settings, token))
+    verified: VerifiedTokens = request.app.state.verified_tokens
+    user = await users_service.get_user(session, user_id=verified.user_id(settings, token))
     if user is None or not user.is_active:
         raise InvalidToken
     return user

@@ -1,6 +1,7 @@
 """JWT access tokens: one pinned algorithm, every registered claim required and checked."""
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -43,8 +44,37 @@ def issue_access_token(settings: Settings, *, user_id: uuid.UUID) -> AccessToken
     return AccessToken(token=token, expires_in=settings.access_token_ttl_s)
 
 
+class VerifiedTokens:
+    """Tokens this app has verified, until they expire: one signature check per token.
+
+    ``exp`` is still enforced on every use; the user is still reloaded by the caller, so a
+    deactivated user is refused at once. Bounded, oldest first out.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[uuid.UUID, float]] = OrderedDict()
+
+    def user_id(self, settings: Settings, token: str) -> uuid.UUID:
+        """``decode_access_token``, answered from memory while the token is unexpired."""
+        hit = self._entries.get(token)
+        if hit is not None and utcnow().timestamp() < hit[1] + settings.jwt_leeway_s:
+            self._entries.move_to_end(token)
+            return hit[0]
+        user_id, expires_at = _verified_claims(settings, token)
+        self._entries[token] = (user_id, expires_at)
+        if len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return user_id
+
+
 def decode_access_token(settings: Settings, token: str) -> uuid.UUID:
     """The user id of a valid token; ``InvalidToken`` for anything else."""
+    return _verified_claims(settings, token)[0]
+
+
+def _verified_claims(settings: Settings, token: str) -> tuple[uuid.UUID, float]:
+    """The user id and expiry of a valid token; ``InvalidToken`` for anything else."""
     try:
         header = jwt.get_unverified_header(token)
         claims: dict[str, Any] = jwt.decode(
@@ -56,7 +86,7 @@ def decode_access_token(settings: Settings, token: str) -> uuid.UUID:
             leeway=settings.jwt_leeway_s,
             options={"require": REQUIRED_CLAIMS, "strict_aud": True},
         )
-        return uuid.UUID(str(claims["sub"]))
+        return uuid.UUID(str(claims["sub"])), float(claims["exp"])
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
         raise InvalidToken from error
 
