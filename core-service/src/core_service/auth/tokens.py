@@ -55,6 +55,9 @@ class VerifiedTokens:
         self._max_entries = max_entries
         self._entries: OrderedDict[str, tuple[uuid.UUID, float]] = OrderedDict()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def user_id(self, settings: Settings, token: str) -> uuid.UUID:
         """``decode_access_token``, answered from memory while the token is unexpired."""
         hit = self._entries.get(token)
