@@ -51,28 +51,36 @@ async def handle_job(context: JobContext, job: Job) -> None:
         raise ValueError(f"unknown job kind {job.kind!r}")
 
 
+async def _chunk_batch(
+    context: JobContext, document_id: uuid.UUID, *, after: int
+) -> list[tuple[str, int, str]]:
+    """The next batch of a document's chunks, in order: a large document never sits in memory."""
+    async with context.sessionmaker() as session:
+        rows = await session.execute(
+            select(Chunk.vector_id, Chunk.index, Chunk.content)
+            .where(Chunk.document_id == document_id, Chunk.index > after)
+            .order_by(Chunk.index)
+            .limit(context.batch_size)
+        )
+        return [(vector_id, index, content) for vector_id, index, content in rows]
+
+
 async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID) -> None:
     namespace = f"bot-{job.bot_id}"
     async with context.sessionmaker() as session:
         name = await session.scalar(select(Document.name).where(Document.id == document_id))
-        chunks = (
-            await session.execute(
-                select(Chunk.vector_id, Chunk.index, Chunk.content)
-                .where(Chunk.document_id == document_id)
-                .order_by(Chunk.index)
-            )
-        ).all()
     if name is None:
         # Deleted already. Its own deletion job may have run before an earlier attempt of this
         # one upserted, so clear the document's vectors here too (deleting is idempotent).
         await context.agent.delete(DeleteRequest(namespace=namespace, document_id=str(document_id)))
         await _finish(context, job)
         return
-    for start in range(0, len(chunks), context.batch_size):
-        batch = chunks[start : start + context.batch_size]
+    last_index = -1
+    while batch := await _chunk_batch(context, document_id, after=last_index):
         await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
         if not await context.renew_lease():
             raise LeaseLost
+        last_index = batch[-1][1]
     stale: list[str] = list(job.payload.get("stale_vector_ids") or [])
     for start in range(0, len(stale), MAX_IDS_PER_DELETE):
         ids = stale[start : start + MAX_IDS_PER_DELETE]
