@@ -3,11 +3,12 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PACKAGES := shared-contracts/src core-service/src agent-service/src
 
-.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy bench bench-quick clean
+.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep bench clean
 
 help:
 	@echo "make run    start core (8000), agent (8001) and the worker on embedded PostgreSQL"
 	@echo "make test   lint, types and every test"
+	@echo "make check-deep  fault and load suites with real processes"
 	@echo "make bench  benchmarks (not part of make test)"
 
 $(UV):
@@ -33,7 +34,11 @@ typecheck:
 	$(UV) run --frozen mypy $(PACKAGES) scripts testsupport bench conftest.py
 
 pytest:
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -m "not deep"
+
+# Fault and load suites with real processes (minutes, not seconds); CI runs them after make test.
+check-deep: install
+	$(UV) run --frozen pytest -m deep -v
 
 test-contracts: install
 	$(UV) run --frozen pytest shared-contracts/tests
