@@ -44,7 +44,7 @@ def _staff_routes(app: FastAPI) -> set[tuple[str, str]]:
         (method.lower(), route.name, route.path)
         for route in _api_routes(app.routes)
         if _needs_staff(route.dependant)
-        for method in route.methods
+        for method in route.methods or ()
     }
     return {
         (method.upper(), path)
