@@ -34,6 +34,21 @@ async def test_keyword_search_matches_any_word_and_stays_in_its_namespace(
     assert await store.keyword_search(namespace, "'); DROP --", top_k=5, document_ids=None) == []
 
 
+async def test_keyword_ranking_is_bounded_in_large_namespaces(
+    pgvector_store: PgVectorStore, pgvector_pool: asyncpg.Pool
+) -> None:
+    namespace = f"bot-{uuid.uuid4()}"
+    await pgvector_store.upsert(
+        namespace, records("doc-1", [f"invoice number {n}" for n in range(30)])
+    )
+    table = table_name_for("store-tests", 256)  # the table of the pgvector_store fixture
+    bounded = PgVectorStore(pgvector_pool, table=table, keyword_candidates=10)
+    found = await pgvector_store.keyword_search(namespace, "invoice", top_k=20, document_ids=None)
+    capped = await bounded.keyword_search(namespace, "invoice", top_k=20, document_ids=None)
+    assert len(found) == 20
+    assert len(capped) == 10
+
+
 def test_table_names_are_safe_identifiers() -> None:
     assert table_name_for("models/gemini-embedding-001", 768) == (
         "passages_models_gemini_embedding_001_768"

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     vector_store: VectorStoreKind = VectorStoreKind.PGVECTOR
     hybrid_search: bool = True
     hybrid_candidates: int = Field(default=50, ge=1, le=500)
+    keyword_candidates: int = Field(default=1_000, ge=10, le=100_000)
     rrf_k: int = Field(default=60, ge=1, le=1000)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     pinecone_api_key: SecretStr | None = None

@@ -58,10 +58,18 @@ CREATE INDEX IF NOT EXISTS {table}_document_idx ON {table} (namespace, document_
 class PgVectorStore:
     """The default store. Upsert is ``INSERT … ON CONFLICT (namespace, id) DO UPDATE``."""
 
-    def __init__(self, pool: asyncpg.Pool, *, table: str, ef_search: int = 100) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        table: str,
+        ef_search: int = 100,
+        keyword_candidates: int = 1_000,
+    ) -> None:
         self._pool = pool
         self._table = table
         self._ef_search = ef_search
+        self._keyword_candidates = keyword_candidates
 
     @property
     def supports_keyword_search(self) -> bool:
@@ -140,15 +148,30 @@ class PgVectorStore:
         if not terms:
             return []
         # websearch_to_tsquery never raises on user input; 'or' makes any word enough to match.
+        # Ranking reads every matching row, and in a large namespace a common word matches most
+        # of them: rank at most keyword_candidates matches (the vector half still sees them all).
         sql = f"""
-            SELECT id, document_id, content, metadata, ts_rank(content_tsv, q, 1) AS score
-            FROM {self._table}, websearch_to_tsquery('english', $1) AS q
-            WHERE namespace = $2 AND content_tsv @@ q
-                AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
+            WITH matches AS (
+                SELECT id, document_id, content, metadata, content_tsv
+                FROM {self._table}, websearch_to_tsquery('english', $1) AS q
+                WHERE namespace = $2 AND content_tsv @@ q
+                    AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
+                LIMIT $5
+            )
+            SELECT id, document_id, content, metadata,
+                ts_rank(content_tsv, websearch_to_tsquery('english', $1), 1) AS score
+            FROM matches
             ORDER BY score DESC, id
             LIMIT $4
         """  # noqa: S608
-        rows = await self._pool.fetch(sql, " or ".join(terms), namespace, _ids(document_ids), top_k)
+        rows = await self._pool.fetch(
+            sql,
+            " or ".join(terms),
+            namespace,
+            _ids(document_ids),
+            top_k,
+            self._keyword_candidates,
+        )
         return [_match(row) for row in rows]
 
     async def aclose(self) -> None:
