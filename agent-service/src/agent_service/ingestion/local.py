@@ -41,7 +41,10 @@ class LocalEmbedder:
 
         self._path = model_path or shipped_model_path()
         self._model = SentenceTransformer(self._path, device="cpu", local_files_only=True)
-        self._dimensions = int(self._model.get_sentence_embedding_dimension() or 384)
+        # Renamed in sentence-transformers 5; the old name still works there, with a warning.
+        dimension_of = getattr(self._model, "get_embedding_dimension", None)
+        dimension_of = dimension_of or self._model.get_sentence_embedding_dimension
+        self._dimensions = int(dimension_of() or 384)
 
     @property
     def model(self) -> str:
