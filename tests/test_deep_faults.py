@@ -3,6 +3,7 @@ under load, a worker killed holding jobs. Nothing is stuck, lost or duplicated a
 the services recover without a restart of their own."""
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -30,6 +31,7 @@ from testsupport.postgres import (
     stop_embedded_postgres,
 )
 from testsupport.service_process import ServiceProcess, running_uvicorn, running_worker
+from testsupport.stub_agent import running_slow_agent
 from testsupport.stub_openai import running_slow_chat_server
 
 pytestmark = [pytest.mark.deep, pytest.mark.timeout(300)]
@@ -275,6 +277,12 @@ async def _poll(
         await asyncio.sleep(0.02)
 
 
+def _stop_if_running(server: object) -> None:
+    # A test that failed while the server was stopped must not hide its error behind this one.
+    with contextlib.suppress(subprocess.CalledProcessError):
+        stop_embedded_postgres(server)
+
+
 def _lines_of_failed_requests(log: str) -> list[str]:
     """Every log line of the requests that answered 500, to say why in the failure."""
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
@@ -329,7 +337,7 @@ async def test_database_restart_under_load_gives_503_then_recovers(tmp_path: Pat
                     )
                 core_log = core.output()
     finally:
-        await asyncio.to_thread(stop_embedded_postgres, server)
+        await asyncio.to_thread(_stop_if_running, server)
 
     statuses = Counter(status for _, status in seen)
     during = Counter(s for t, s in seen if stopped_at < t < restarting_at)
@@ -376,3 +384,34 @@ async def test_a_killed_workers_jobs_are_finished_by_another_after_the_lease(
     )
     assert held  # it died holding jobs
     assert all(row["locked_by"] for row in held)
+
+
+async def test_a_stream_whose_answer_cannot_be_stored_ends_with_an_error_event(
+    tmp_path: Path,
+) -> None:
+    server = await asyncio.to_thread(start_embedded_postgres, tmp_path / "pg")
+    try:
+        postgres = PostgresServer(admin_url=server.get_uri("postgres"))  # type: ignore[attr-defined]
+        databases = await _create_databases(postgres)
+        with running_slow_agent(tokens=["slow "] * 30, token_interval_s=0.1) as agent:
+            with running_uvicorn(CORE_FACTORY, _core_env(databases, agent.url)) as core:
+                async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+                    user = await signup(client)
+                    bot = await create_bot(client, user)
+                    conversation = await client.post(
+                        f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=user.headers
+                    )
+                    url = f"/api/v1/conversations/{conversation.json()['id']}/messages/stream"
+                    streaming = asyncio.create_task(_read_stream(client, url, user.headers))
+                    await asyncio.to_thread(agent.stream_started.wait, 30)
+                    await asyncio.to_thread(stop_embedded_postgres, server)
+                    events = await asyncio.wait_for(streaming, 60)
+                    await asyncio.to_thread(restart_embedded_postgres, server)
+                    await _ready(client, 30)
+                    kept = await client.get(url.removesuffix("/stream"), headers=user.headers)
+    finally:
+        await asyncio.to_thread(_stop_if_running, server)
+
+    assert events.count("token") == 30
+    assert events[-2:] == ["error", "DatabaseUnavailable"], events
+    assert [m["role"] for m in kept.json()["items"]] == ["user"]

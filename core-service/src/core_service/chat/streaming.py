@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatsphere_contracts.v1 import (
@@ -31,6 +31,7 @@ from core_service.chat import service as chat_service
 from core_service.chat.schemas import StreamDoneMessage
 from core_service.conversations.schemas import MessageRead
 from core_service.conversations.service import message_read
+from core_service.errors import DatabaseUnavailable
 
 __all__ = ["relay_chat_stream"]
 
@@ -72,6 +73,11 @@ async def relay_chat_stream(
         stored = await asyncio.shield(_store(answer, answer.done, sessionmaker, conversation_id))
     except IntegrityError:
         yield _error("NotFound", "The conversation was deleted while the answer was written.")
+        return
+    except (SQLAlchemyError, DatabaseUnavailable):
+        # The response has started: an exception would cut the stream without an event.
+        _log.warning("answer_not_stored", exc_info=True)
+        yield _error(DatabaseUnavailable.code, DatabaseUnavailable.detail)
         return
     yield _frame(StreamEventName.DONE, StreamDoneMessage(message=stored))
 
