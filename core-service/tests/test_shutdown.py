@@ -19,6 +19,7 @@ from testsupport.core_content import create_bot
 from testsupport.core_users import signup
 from testsupport.service_process import (
     exited_after_sigterm,
+    free_port,
     port_is_closed,
     running_uvicorn,
     running_worker,
@@ -174,11 +175,21 @@ async def test_sigterm_during_a_job_keeps_the_job(
     assert (await _document_state(core_db, document_id))["state"] is None
 
 
-async def test_an_idle_worker_exits_promptly(core_database_url: str, core_db: AsyncEngine) -> None:
-    with running_worker(_core_env(core_database_url, "http://127.0.0.1:9")) as worker:
+async def test_an_idle_worker_serves_its_metrics_and_exits_promptly(
+    core_database_url: str, core_db: AsyncEngine
+) -> None:
+    metrics_port = free_port()
+    env = _core_env(core_database_url, "http://127.0.0.1:9")
+    with running_worker(env | {"CORE_WORKER_METRICS_PORT": str(metrics_port)}) as worker:
         assert await asyncio.to_thread(worker.wait_for_output, '"worker_started"')
+        # The container health check and Prometheus read this port.
+        async with httpx.AsyncClient(timeout=5) as client:
+            scraped = await client.get(f"http://127.0.0.1:{metrics_port}/healthz")
+        assert scraped.status_code == 200
+        assert "chatsphere_core_ingestion_jobs_total" in scraped.text
         signalled_at = time.monotonic()
         worker.terminate()
         assert await asyncio.to_thread(worker.wait, 10) == 0
         assert '"worker_stopped"' in worker.output()
     assert time.monotonic() - signalled_at < 3
+    assert port_is_closed(metrics_port)

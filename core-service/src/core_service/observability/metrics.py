@@ -7,6 +7,8 @@ with a plain import (``from core_service.observability import metrics``). The AP
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from wsgiref.simple_server import WSGIServer
 
 import structlog
@@ -36,6 +38,7 @@ __all__ = [
     "HttpMetricsMiddleware",
     "metrics_endpoint",
     "refresh_queue_depth",
+    "serving_worker_metrics",
     "start_worker_metrics_server",
 ]
 
@@ -139,3 +142,17 @@ def start_worker_metrics_server(port: int, *, host: str = "0.0.0.0") -> WSGIServ
     """
     server, _thread = start_http_server(port, addr=host)
     return server
+
+
+@contextmanager
+def serving_worker_metrics(port: int | None) -> Iterator[None]:
+    """Serve the worker's metrics on ``port`` while the block runs (nothing when it is None)."""
+    if port is None:
+        yield
+        return
+    server = start_worker_metrics_server(port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

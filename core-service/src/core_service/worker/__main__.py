@@ -7,6 +7,7 @@ import structlog
 
 from core_service.config import get_settings
 from core_service.logging import configure_logging
+from core_service.observability.metrics import serving_worker_metrics
 from core_service.worker.runner import run_worker
 
 
@@ -18,7 +19,8 @@ async def _main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     structlog.get_logger(__name__).info("worker_starting")
-    await run_worker(settings, stop=stop)
+    with serving_worker_metrics(settings.worker_metrics_port):
+        await run_worker(settings, stop=stop)
 
 
 if __name__ == "__main__":
