@@ -121,11 +121,13 @@ async def test_queue_depth_counts_waiting_jobs_at_scrape_time(
     assert depth("delete_vectors") == 1
 
 
-async def _chat(client: httpx.AsyncClient) -> httpx.Response:
+async def _chat(client: httpx.AsyncClient, *, stream: bool = False) -> httpx.Response:
     user = await signup(client)
     bot = await create_bot(client, user)
     created = await client.post(f"/api/v1/bots/{bot['id']}/conversations", headers=user.headers)
     messages = f"/api/v1/conversations/{created.json()['id']}/messages"
+    if stream:
+        messages += "/stream"
     return await client.post(messages, json={"content": "hi"}, headers=user.headers)
 
 
@@ -136,18 +138,20 @@ async def test_agent_calls_are_timed_by_endpoint_and_outcome(
         client = await client_for(agent_url=agent.url)
         before = _samples((await client.get("/metrics")).text)
         assert (await _chat(client)).status_code == 200
+        assert "event: done" in (await _chat(client, stream=True)).text
     down = await client_for(agent_url="http://127.0.0.1:9")
     assert (await _chat(down)).status_code == 503
     after = _samples((await client.get("/metrics")).text)
 
-    def calls(outcome: str) -> float:
+    def calls(outcome: str, endpoint: str = "/v1/chat") -> float:
         key = (
             "chatsphere_core_agent_call_duration_seconds_count",
-            frozenset({("endpoint", "/v1/chat"), ("outcome", outcome)}),
+            frozenset({("endpoint", endpoint), ("outcome", outcome)}),
         )
         return after.get(key, 0.0) - before.get(key, 0.0)
 
     assert calls("ok") == 1
+    assert calls("ok", endpoint="/v1/chat/stream") == 1
     assert calls("unavailable") == 1
 
 

@@ -4,6 +4,7 @@ Only idempotent calls (upsert with caller-chosen ids, delete, retrieve) are retr
 is not, because a second answer would be generated and billed.
 """
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -104,6 +105,8 @@ class AgentClient:
         self, request: ChatRequest
     ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
         """The agent's server-sent events as they arrive; the connection closes on exit."""
+        started = time.perf_counter()
+        outcome = "unavailable"
         try:
             async with self._http.stream(
                 "POST",
@@ -115,8 +118,21 @@ class AgentClient:
                     await response.aread()
                     _raise_for_status(response)
                 yield _read_events(response)
+            outcome = "ok"
+        except AgentRejected:
+            outcome = "error"
+            raise
+        except asyncio.CancelledError:
+            # The client went away mid-stream: not the agent's failure.
+            outcome = "cancelled"
+            raise
         except httpx.TransportError as error:
             raise AgentUnavailable from error
+        finally:
+            # The whole stream, not just the headers: what a user waits for.
+            AGENT_CALL_DURATION.labels(endpoint="/v1/chat/stream", outcome=outcome).observe(
+                time.perf_counter() - started
+            )
 
     async def _retried(self, call: Callable[[], Awaitable[ResponseT]]) -> ResponseT:
         retrying = AsyncRetrying(

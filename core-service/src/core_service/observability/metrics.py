@@ -63,7 +63,8 @@ HTTP_REQUEST_DURATION = Histogram(
 )
 AGENT_CALL_DURATION = Histogram(
     "chatsphere_core_agent_call_duration_seconds",
-    "Calls from core to the agent, by endpoint and outcome (ok, error, unavailable).",
+    "Calls from core to the agent (streams until their end), by endpoint and outcome "
+    "(ok, error, unavailable, cancelled).",
     ["endpoint", "outcome"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
