@@ -41,6 +41,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# A server starting, stopping or closing the socket mid-handshake, as during a restart.
+_UNREACHABLE = (
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.ConnectionFailureError,
+)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """The pooled async engine for ``settings.database_url``."""
     if settings.database_url is None:
@@ -59,7 +69,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
                     "application_name": settings.service_name,
                 },
             )
-        except (OSError, asyncpg.CannotConnectNowError) as error:
+        except _UNREACHABLE as error:
             raise DatabaseUnavailable from error
 
     return create_async_engine(
