@@ -88,3 +88,22 @@ async def test_a_worker_keeps_polling_while_the_database_is_unreachable(
     await engine.dispose()
 
     assert alive
+
+
+async def test_a_stop_asked_after_the_last_batch_lets_the_job_finish(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    core_db: AsyncEngine,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    document = (await upload(content_client, user, bot["id"], "a.txt", b"One batch.")).json()
+    worker = make_worker(content_app, core_settings, worker_id="stopping")
+    job = await worker.claim()
+    assert job is not None
+    worker.stop.set()
+    await worker.process(job)
+    path = f"/api/v1/bots/{bot['id']}/documents/{document['id']}"
+    assert (await content_client.get(path, headers=user.headers)).json()["status"] == "ready"

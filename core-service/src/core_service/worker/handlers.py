@@ -77,9 +77,11 @@ async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID)
         return
     last_index = -1
     while batch := await _chunk_batch(context, document_id, after=last_index):
-        await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
-        if not await context.renew_lease():
+        # Between batches only: a stop asked after the last one lets the job finish, rather
+        # than handing a fully indexed document to another worker to index again.
+        if last_index >= 0 and not await context.renew_lease():
             raise LeaseLost
+        await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
         last_index = batch[-1][1]
     stale: list[str] = list(job.payload.get("stale_vector_ids") or [])
     for start in range(0, len(stale), MAX_IDS_PER_DELETE):
