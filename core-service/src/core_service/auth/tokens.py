@@ -14,7 +14,7 @@ from core_service.auth.clock import utcnow
 from core_service.auth.exceptions import InvalidToken
 from core_service.config import Settings
 
-__all__ = ["REQUIRED_CLAIMS", "AccessToken", "decode_access_token", "issue_access_token"]
+__all__ = ["REQUIRED_CLAIMS", "AccessToken", "VerifiedTokens", "issue_access_token"]
 
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
 
@@ -59,7 +59,8 @@ class VerifiedTokens:
         return len(self._entries)
 
     def user_id(self, settings: Settings, token: str) -> uuid.UUID:
-        """``decode_access_token``, answered from memory while the token is unexpired."""
+        """The user id of a valid token (checked once, then answered from memory until it
+        expires); ``InvalidToken`` for anything else."""
         hit = self._entries.get(token)
         if hit is not None and utcnow().timestamp() < hit[1] + settings.jwt_leeway_s:
             self._entries.move_to_end(token)
@@ -69,11 +70,6 @@ class VerifiedTokens:
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
         return user_id
-
-
-def decode_access_token(settings: Settings, token: str) -> uuid.UUID:
-    """The user id of a valid token; ``InvalidToken`` for anything else."""
-    return _verified_claims(settings, token)[0]
 
 
 def _verified_claims(settings: Settings, token: str) -> tuple[uuid.UUID, float]:
