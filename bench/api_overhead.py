@@ -50,15 +50,15 @@ def main() -> None:
     """Alternate floor and core rounds, print and record."""
     with embedded_database("bench_core") as database:
         core_env = {
-            "CORE_DATABASE_URL": database.url("bench_core", driver="postgresql+asyncpg"),
+            "CORE_DATABASE_URL": database.url_for("bench_core", driver="postgresql+asyncpg"),
             "CORE_ENVIRONMENT": "development",
         }
         upgrade_to_head(core_env["CORE_DATABASE_URL"])
-        floor_env = {"BENCH_FLOOR_DSN": database.url("bench_core")}
+        floor_env = {"BENCH_FLOOR_DSN": database.url_for("bench_core")}
         ours: list[LoadResult] = []
         floor: list[LoadResult] = []
         with uvicorn_service("core-api-overhead", "core_service.main:create_app", core_env) as core:
-            token, user_id = _seed(core.url, database.url("bench_core"))
+            token, user_id = _seed(core.url, database.url_for("bench_core"))
         for round_number in range(ROUNDS):
             with uvicorn_service("floor-app", "bench.floor_app:create_app", floor_env) as app:
                 floor.append(_load(f"floor-{round_number}", app.url, user_id))

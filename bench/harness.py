@@ -5,7 +5,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,35 +19,22 @@ from typing import Any
 
 import asyncpg
 
-from testsupport.postgres import start_embedded_postgres, stop_embedded_postgres
+from testsupport.postgres import PostgresServer, start_embedded_postgres, stop_embedded_postgres
+from testsupport.service_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 
 
-@dataclass(frozen=True)
-class Database:
-    """A running PostgreSQL and the URLs of the benchmark's databases on it."""
-
-    admin_url: str
-
-    def url(self, name: str, *, driver: str = "postgresql") -> str:
-        """URL of database ``name`` with the given scheme."""
-        _, rest = self.admin_url.split("://", 1)
-        authority, _, tail = rest.partition("/")
-        _, _, query = tail.partition("?")
-        return f"{driver}://{authority}/{name}" + (f"?{query}" if query else "")
-
-
 @contextmanager
-def embedded_database(*names: str) -> Iterator[Database]:
+def embedded_database(*names: str) -> Iterator[PostgresServer]:
     """A fresh embedded PostgreSQL (or ``BENCH_DATABASE_URL``) with the named databases."""
     configured = os.environ.get("BENCH_DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="chatsphere-bench-") as folder:
         server = None if configured else start_embedded_postgres(Path(folder) / "pg")
         admin = configured or server.get_uri("postgres")  # type: ignore[attr-defined]
-        database = Database(admin_url=admin)
+        database = PostgresServer(admin_url=admin)
         asyncio.run(_recreate_databases(database, names))
         try:
             yield database
@@ -57,7 +43,7 @@ def embedded_database(*names: str) -> Iterator[Database]:
                 stop_embedded_postgres(server)
 
 
-async def _recreate_databases(database: Database, names: Sequence[str]) -> None:
+async def _recreate_databases(database: PostgresServer, names: Sequence[str]) -> None:
     admin = await asyncpg.connect(database.admin_url)
     try:
         for name in names:
@@ -66,7 +52,7 @@ async def _recreate_databases(database: Database, names: Sequence[str]) -> None:
     finally:
         await admin.close()
     for name in names:
-        connection = await asyncpg.connect(database.url(name))
+        connection = await asyncpg.connect(database.url_for(name))
         try:
             await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
         finally:
@@ -89,14 +75,6 @@ def set_plan(dsn: str, *, username: str, plan: str) -> None:
             await connection.close()
 
     asyncio.run(update())
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -105,7 +105,7 @@ def main() -> None:
     texts = _documents(DOCUMENTS, DOCUMENT_BYTES, seed=3)
     megabytes = sum(len(t.encode()) for t in texts) / 1_048_576
     with embedded_database("bench_core", "bench_agent", "bench_floor") as database:
-        floor_s = asyncio.run(_floor(database.url("bench_floor"), texts))
+        floor_s = asyncio.run(_floor(database.url_for("bench_floor"), texts))
         # The default cap is 5 M characters a document; the big-file run lifts it.
         big_file_env = {"CORE_INGESTION_MAX_TEXT_CHARS": str(BIG_FILE_MB * 1_048_576 + 1)}
         with running_platform(database, extra_env=big_file_env) as platform:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench.harness import RESULTS, ROOT, Database, Service, set_plan, uvicorn_service
+from bench.harness import RESULTS, ROOT, Service, set_plan, uvicorn_service
 from core_service.migrate import upgrade_to_head
+from testsupport.postgres import PostgresServer
 
 PASSWORD = "bench-pass-123"  # noqa: S105 - a throwaway benchmark account
 
@@ -33,15 +34,15 @@ class Platform:
 
 @contextmanager
 def running_platform(
-    database: Database, *, worker: bool = True, extra_env: dict[str, str] | None = None
+    database: PostgresServer, *, extra_env: dict[str, str] | None = None
 ) -> Iterator[Platform]:
-    """Agent, core API and (optionally) the worker, with an enterprise-plan user signed in."""
+    """Agent, core API and the worker, with an enterprise-plan user signed in."""
     agent_key = secrets.token_urlsafe(32)
     digest = hashlib.sha256(agent_key.encode()).hexdigest()
-    core_url = database.url("bench_core", driver="postgresql+asyncpg")
+    core_url = database.url_for("bench_core", driver="postgresql+asyncpg")
     upgrade_to_head(core_url)
     env = {
-        "AGENT_DATABASE_URL": database.url("bench_agent"),
+        "AGENT_DATABASE_URL": database.url_for("bench_agent"),
         "AGENT_API_KEYS": json.dumps([{"name": "core", "sha256": digest}]),
         "CORE_DATABASE_URL": core_url,
         "CORE_AGENT_API_KEY": agent_key,
@@ -54,8 +55,8 @@ def running_platform(
         agent = stack.enter_context(uvicorn_service("agent", "agent_service.main:create_app", env))
         env["CORE_AGENT_URL"] = agent.url
         core = stack.enter_context(uvicorn_service("core", "core_service.main:create_app", env))
-        process = stack.enter_context(_worker_process(env)) if worker else _no_process()
-        headers = _sign_up(core.url, database.url("bench_core"))
+        process = stack.enter_context(_worker_process(env))
+        headers = _sign_up(core.url, database.url_for("bench_core"))
         yield Platform(
             core=core, agent=agent, worker=process, agent_key=agent_key, user_headers=headers
         )
@@ -80,10 +81,6 @@ def _worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-
-
-def _no_process() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
 
 
 def _base_env() -> dict[str, str]:

@@ -82,7 +82,7 @@ def _scores(embedder: EmbedderKind, hybrid: bool, ranks: list[int | None]) -> di
 def main() -> None:
     """Evaluate every configuration, print and record."""
     with embedded_database("bench_quality") as database:
-        dsn = database.url("bench_quality")
+        dsn = database.url_for("bench_quality")
         results = [
             asyncio.run(_evaluate(dsn, embedder, hybrid))
             for embedder in _embedders()

@@ -40,7 +40,7 @@ def main() -> None:
     queries = queries_from(texts, QUERIES)
     with embedded_database("bench_agent") as database:
         base_env = {
-            "AGENT_DATABASE_URL": database.url("bench_agent"),
+            "AGENT_DATABASE_URL": database.url_for("bench_agent"),
             "AGENT_HASH_DIMENSIONS": str(DIMENSIONS),
             "AGENT_LOG_LEVEL": "WARNING",
         }
@@ -57,7 +57,7 @@ def main() -> None:
             {**base_env, "AGENT_HYBRID_SEARCH": "true"},
         ) as agent:
             hybrid_latencies, _ = _query_api(agent.url, queries)
-        raw = asyncio.run(_raw_sql(database.url("bench_agent"), queries))
+        raw = asyncio.run(_raw_sql(database.url_for("bench_agent"), queries))
     _report(load_seconds, vector_latencies, hybrid_latencies, api_ids, raw)
 
 

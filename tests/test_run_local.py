@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from testsupport.service_process import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _status(url: str) -> int | None:
@@ -33,7 +27,7 @@ def _status(url: str) -> int | None:
 
 @pytest.mark.slow
 def test_run_serves_both_readyz_and_stops_cleanly(tmp_path: Path) -> None:
-    core_port, agent_port = _free_port(), _free_port()
+    core_port, agent_port = free_port(), free_port()
     env = {
         key: value
         for key, value in os.environ.items()
