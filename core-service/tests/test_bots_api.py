@@ -161,3 +161,24 @@ async def test_deleting_a_bot_removes_documents_conversations_and_vectors(
         0,
         0,
     )
+
+
+async def test_the_bot_list_answers_401_once_the_owner_is_deactivated_or_deleted(
+    core_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    # The list checks the owner in its own query instead of loading the user first.
+    staff = await signup(core_client, engine=core_db, staff=True)
+    user = await signup(core_client)
+    empty = await core_client.get("/api/v1/bots", headers=user.headers)
+    await create_bot(core_client, user)
+    listed = await core_client.get("/api/v1/bots", headers=user.headers)
+    await core_client.post(f"/api/v1/admin/users/{user.id}/deactivate", headers=staff.headers)
+    deactivated = await core_client.get("/api/v1/bots", headers=user.headers)
+    async with core_db.begin() as connection:
+        await connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+    deleted = await core_client.get("/api/v1/bots", headers=user.headers)
+
+    assert empty.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert (listed.status_code, listed.json()["total"]) == (200, 1)
+    assert (deactivated.status_code, deactivated.json()["error"]) == (401, "InvalidToken")
+    assert (deleted.status_code, deleted.json()["error"]) == (401, "InvalidToken")

@@ -1,6 +1,6 @@
-"""The ``/api/v1`` router: every feature router is included here."""
+"""The ``/api/v1`` routes: every feature router is included here."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from core_service.admin.router import router as admin_router
 from core_service.auth.router import router as auth_router
@@ -13,15 +13,24 @@ from core_service.errors import ERROR_RESPONSES
 from core_service.plans.router import router as plans_router
 from core_service.usage.router import router as usage_router
 
-__all__ = ["api_router"]
+__all__ = ["API_PREFIX", "include_api_routers"]
 
-api_router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-api_router.include_router(auth_router)
-api_router.include_router(plans_router)
-api_router.include_router(usage_router)
-api_router.include_router(admin_router)
-api_router.include_router(billing_router)
-api_router.include_router(bots_router)
-api_router.include_router(documents_router)
-api_router.include_router(conversations_router)
-api_router.include_router(chat_router)
+API_PREFIX = "/api/v1"
+
+_FEATURE_ROUTERS: tuple[APIRouter, ...] = (
+    bots_router,
+    documents_router,
+    conversations_router,
+    chat_router,
+    auth_router,
+    plans_router,
+    usage_router,
+    admin_router,
+    billing_router,
+)
+
+
+def include_api_routers(app: FastAPI) -> None:
+    """Mount each feature router on the app under ``/api/v1``."""
+    for router in _FEATURE_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)

@@ -1,6 +1,8 @@
 """Engine, sessions and the declarative base; the engine lives in the app's lifespan."""
 
+import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
@@ -19,10 +21,13 @@ from core_service.errors import DatabaseUnavailable
 
 __all__ = [
     "Base",
+    "ReadPool",
+    "ReadPoolDep",
     "SessionDep",
     "create_engine",
     "create_read_sessionmaker",
     "create_sessionmaker",
+    "get_read_pool",
     "get_session",
 ]
 
@@ -51,12 +56,27 @@ _UNREACHABLE = (
 )
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """The pooled async engine for ``settings.database_url``."""
+def _database_url(settings: Settings) -> str:
     if settings.database_url is None:
         raise RuntimeError("CORE_DATABASE_URL is not set; start the platform with `make run`")
-    url = make_url(settings.database_url)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return settings.database_url
+
+
+def _driver_dsn(settings: Settings) -> str:
+    url = make_url(_database_url(settings))
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _server_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "statement_timeout": str(settings.database_statement_timeout_ms),
+        "application_name": settings.service_name,
+    }
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The pooled async engine for ``settings.database_url``."""
+    dsn = _driver_dsn(settings)
 
     async def connect() -> asyncpg.Connection:
         # asyncpg raises bare OSErrors when the server is away; name them so callers answer 503.
@@ -64,16 +84,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
             return await asyncpg.connect(
                 dsn,
                 timeout=settings.readiness_timeout_s * 2,
-                server_settings={
-                    "statement_timeout": str(settings.database_statement_timeout_ms),
-                    "application_name": settings.service_name,
-                },
+                server_settings=_server_settings(settings),
             )
         except _UNREACHABLE as error:
             raise DatabaseUnavailable from error
 
     return create_async_engine(
-        url,
+        make_url(_database_url(settings)),
         async_creator=connect,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
@@ -92,6 +109,69 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
+
+
+# Besides _UNREACHABLE: the connection lost mid-query, or the statement timeout hit.
+_DRIVER_UNAVAILABLE = (
+    *_UNREACHABLE,
+    asyncpg.InterfaceError,
+    asyncpg.QueryCanceledError,
+    TimeoutError,
+)
+
+
+class ReadPool:
+    """A plain asyncpg pool for the hottest reads: one hand-written statement, no ORM.
+
+    The ORM session costs several times more CPU than the query itself; on a request that only
+    reads (``GET /api/v1/bots``) that overhead is most of the request. Every write, and every
+    other read, goes through the session. Connections open on first use and the pool closes in
+    the app's lifespan; a lost connection is answered with 503 and replaced on the next use.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._pool = asyncpg.create_pool(
+            _driver_dsn(settings),
+            min_size=0,
+            max_size=settings.database_read_pool_size,
+            timeout=settings.readiness_timeout_s * 2,
+            server_settings=_server_settings(settings),
+            init=_decode_json,
+        )
+        self._acquire_timeout_s = settings.database_pool_timeout_s
+
+    async def open(self) -> None:
+        """Make the pool usable (``min_size=0``: no connection is opened yet)."""
+        await self._pool
+
+    async def close(self) -> None:
+        """Close every connection."""
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"]:
+        """A pooled connection in autocommit; ``DatabaseUnavailable`` when the database is away."""
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout_s) as connection:
+                yield connection
+        except _DRIVER_UNAVAILABLE as error:
+            raise DatabaseUnavailable from error
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def get_read_pool(request: Request) -> ReadPool:
+    """The app's read pool (async: a sync dependency would take a thread)."""
+    pool: ReadPool = request.app.state.read_pool
+    return pool
+
+
+ReadPoolDep = Annotated[ReadPool, Depends(get_read_pool)]
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})

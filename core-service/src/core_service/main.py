@@ -9,10 +9,15 @@ from fastapi import FastAPI
 
 from core_service import __version__
 from core_service.agent_client.client import AgentClient, create_agent_http_client
-from core_service.api import api_router
+from core_service.api import include_api_routers
 from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings, get_settings
-from core_service.database import create_engine, create_read_sessionmaker, create_sessionmaker
+from core_service.database import (
+    ReadPool,
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from core_service.errors import install_error_handlers
 from core_service.health.router import router as health_router
 from core_service.logging import configure_logging
@@ -41,6 +46,9 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
+        read_pool = ReadPool(settings)
+        await read_pool.open()
+        app.state.read_pool = read_pool
         app.state.verified_tokens = VerifiedTokens()
         agent_http = create_agent_http_client(settings, transport=agent_transport)
         app.state.agent_client = AgentClient(
@@ -51,6 +59,7 @@ def create_app(
             yield
         finally:
             await agent_http.aclose()
+            await read_pool.close()
             await engine.dispose()
             _log.info("core_stopped")
 
@@ -62,7 +71,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health_router)
-    app.include_router(api_router)
+    include_api_routers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,

@@ -1,5 +1,6 @@
 """``CurrentUser`` and ``StaffUser``: the token is checked and the user reloaded on every call."""
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,9 +17,11 @@ __all__ = [
     "AppSettings",
     "CurrentUser",
     "StaffUser",
+    "TokenSubject",
     "get_app_settings",
     "get_current_user",
     "get_staff_user",
+    "get_token_subject",
 ]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -33,20 +36,31 @@ async def get_app_settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_current_user(
+async def get_token_subject(
     request: Request,
-    session: SessionDep,
     settings: AppSettings,
     token: Annotated[str | None, Depends(_bearer)],
-) -> User:
-    """The active user the bearer token names (with the plan loaded); 401 otherwise.
+) -> uuid.UUID:
+    """The user id a valid bearer token names; 401 otherwise. The user is not loaded.
 
-    Loading the user on each request is what makes deactivation take effect at once.
+    Only for routes whose own query also confirms that the user exists and is active (and
+    answers 401 when not), so that a hot read path costs one query.
     """
     if not token:
         raise InvalidToken
     verified: VerifiedTokens = request.app.state.verified_tokens
-    user = await users_service.get_user(session, user_id=verified.user_id(settings, token))
+    return verified.user_id(settings, token)
+
+
+TokenSubject = Annotated[uuid.UUID, Depends(get_token_subject)]
+
+
+async def get_current_user(user_id: TokenSubject, session: SessionDep) -> User:
+    """The active user the bearer token names (with the plan loaded); 401 otherwise.
+
+    Loading the user on each request is what makes deactivation take effect at once.
+    """
+    user = await users_service.get_user(session, user_id=user_id)
     if user is None or not user.is_active:
         raise InvalidToken
     return user

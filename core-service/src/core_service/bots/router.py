@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter, Response, status
 
-from core_service.auth.dependencies import CurrentUser
+from core_service.auth.dependencies import CurrentUser, TokenSubject
+from core_service.auth.exceptions import InvalidToken
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
-from core_service.database import SessionDep
+from core_service.database import ReadPoolDep, SessionDep
 from core_service.pagination import Page, PageQuery
 
 __all__ = ["router"]
@@ -22,11 +23,13 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("")
-async def list_bots(user: CurrentUser, session: SessionDep, page: PageQuery) -> Page[BotRead]:
+async def list_bots(user_id: TokenSubject, pool: ReadPoolDep, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
-    bots, total = await bots_service.list_bots(session, owner_id=user.id, page=page)
-    items = [BotRead.model_validate(bot) for bot in bots]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    listing = await bots_service.list_bots(pool, owner_id=user_id, page=page)
+    if listing is None:
+        raise InvalidToken
+    items = [BotRead.model_validate(bot) for bot in listing.bots]
+    return Page[BotRead](items=items, total=listing.total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{bot_id}")
