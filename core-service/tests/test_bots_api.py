@@ -182,3 +182,33 @@ async def test_the_bot_list_answers_401_once_the_owner_is_deactivated_or_deleted
     assert (listed.status_code, listed.json()["total"]) == (200, 1)
     assert (deactivated.status_code, deactivated.json()["error"]) == (401, "InvalidToken")
     assert (deleted.status_code, deleted.json()["error"]) == (401, "InvalidToken")
+
+
+async def test_a_listed_bot_reads_exactly_as_the_bot_itself(
+    core_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    # The list is written as JSON by PostgreSQL; the single bot goes through the ORM.
+    user = await signup(core_client)
+    configuration = {"system_prompt": 'Answer in French, "briefly" \\ politely.', "top_k": 7}
+    created = await core_client.post(
+        "/api/v1/bots",
+        json={"name": "Ünïcode ✓", "description": "line\nbreak", "configuration": configuration},
+        headers=user.headers,
+    )
+    async with core_db.begin() as connection:  # a stored configuration from before a new field
+        await connection.execute(
+            text("UPDATE bots SET configuration = configuration - 'tools' WHERE id = :id"),
+            {"id": created.json()["id"]},
+        )
+        # A server whose default time zone is not UTC (new connections take it up).
+        await connection.execute(text("ALTER ROLE CURRENT_USER SET timezone = 'Asia/Kolkata'"))
+    try:
+        listed = await core_client.get("/api/v1/bots", headers=user.headers)
+    finally:
+        async with core_db.begin() as connection:
+            await connection.execute(text("ALTER ROLE CURRENT_USER RESET timezone"))
+    single = await core_client.get(f"/api/v1/bots/{created.json()['id']}", headers=user.headers)
+
+    assert listed.json()["items"] == [single.json()]
+    assert single.json()["configuration"]["tools"] == []
+    assert single.json()["created_at"].endswith("Z")

@@ -1,6 +1,5 @@
 """Engine, sessions and the declarative base; the engine lives in the app's lifespan."""
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -135,8 +134,9 @@ class ReadPool:
             min_size=0,
             max_size=settings.database_read_pool_size,
             timeout=settings.readiness_timeout_s * 2,
-            server_settings=_server_settings(settings),
-            init=_decode_json,
+            # UTC, so that timestamps PostgreSQL writes as JSON read back as the ORM's do.
+            server_settings={**_server_settings(settings), "TimeZone": "UTC"},
+            reset=_keep_session,
         )
         self._acquire_timeout_s = settings.database_pool_timeout_s
 
@@ -158,11 +158,9 @@ class ReadPool:
             raise DatabaseUnavailable from error
 
 
-async def _decode_json(connection: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Skip the reset query (a round trip on every release): the read pool only runs single
+    statements and never changes session state; asyncpg still rolls back an open transaction."""
 
 
 async def get_read_pool(request: Request) -> ReadPool:

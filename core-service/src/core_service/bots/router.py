@@ -28,8 +28,9 @@ async def list_bots(user_id: TokenSubject, pool: ReadPoolDep, page: PageQuery) -
     listing = await bots_service.list_bots(pool, owner_id=user_id, page=page)
     if listing is None:
         raise InvalidToken
-    items = [BotRead.model_validate(bot) for bot in listing.bots]
-    return Page[BotRead](items=items, total=listing.total, limit=page.limit, offset=page.offset)
+    return Page[BotRead](
+        items=listing.bots, total=listing.total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get("/{bot_id}")
