@@ -39,6 +39,7 @@ def core_settings(core_database_url: str) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1_024,
         argon2_parallelism=1,
+        gc_tuning=False,  # a full collection per app start adds up over the suite
     )
 
 

@@ -19,6 +19,7 @@ from core_service.database import (
     create_sessionmaker,
 )
 from core_service.errors import install_error_handlers
+from core_service.gc_tuning import tuned_garbage_collector
 from core_service.health.router import router as health_router
 from core_service.logging import configure_logging
 from core_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -56,7 +57,8 @@ def create_app(
         )
         _log.info("core_started", environment=settings.environment.value)
         try:
-            yield
+            with tuned_garbage_collector(enabled=settings.gc_tuning):
+                yield
         finally:
             await agent_http.aclose()
             await read_pool.close()
