@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message
 
-from core_service.chat.service import recent_history
 from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import (
@@ -323,35 +323,78 @@ async def test_the_agent_gets_the_bots_namespace_config_and_recent_history(
     assert [r.headers["X-Request-ID"] for r in chats] == ["first", "second", "third"]
 
 
+@pytest.mark.parametrize(("token_budget", "sent"), [(25, ["b", "c"]), (200, ["a", "b", "c"])])
 async def test_history_stops_at_the_token_budget(
+    core_settings: Settings,
+    core_db: AsyncEngine,
+    agent: AgentHarness,
+    token_budget: int,
+    sent: list[str],
+) -> None:
+    settings = core_settings.model_copy(update={"chat_history_token_budget": token_budget})
+    async with core_client_with_agent(settings, agent) as client:
+        user = await signup(client)
+        bot = await create_bot(client, user)
+        conversation_id = await _conversation(client, user, bot["id"])
+        async with core_db.begin() as connection:
+            for sequence, content in enumerate(("a" * 400, "b" * 40, "c" * 40)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO messages (id, conversation_id, role, content, citations,"
+                        " input_tokens, output_tokens, created_at)"
+                        " VALUES (gen_random_uuid(), :c, :role, :content, '[]', 0, 0, now())"
+                    ),
+                    {
+                        "c": conversation_id,
+                        "role": ("user", "assistant")[sequence % 2],
+                        "content": content,
+                    },
+                )
+        answer = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"content": "and now?"},
+            headers=user.headers,
+        )
+
+    assert answer.status_code == 200, answer.text
+    chats = [r for r in agent.transport.sent if r.url.path == "/v1/chat"]
+    history = json.loads(chats[-1].content)["history"]
+    # 100 + 10 + 10 tokens, newest first: a budget of 25 stops before the 400-character turn.
+    assert [h["content"][0] for h in history] == sent
+
+
+async def test_a_refused_turn_counts_and_stores_nothing(
     content_client: httpx.AsyncClient, core_db: AsyncEngine
 ) -> None:
-    user = await signup(content_client)
-    bot = await create_bot(content_client, user)
-    conversation_id = await _conversation(content_client, user, bot["id"])
-    async with core_db.begin() as connection:
-        for sequence, content in enumerate(("a" * 400, "b" * 40, "c" * 40)):
-            await connection.execute(
-                text(
-                    "INSERT INTO messages (id, conversation_id, role, content, citations,"
-                    " input_tokens, output_tokens, created_at)"
-                    " VALUES (gen_random_uuid(), :c, :role, :content, '[]', 0, 0, now())"
-                ),
-                {
-                    "c": conversation_id,
-                    "role": ("user", "assistant")[sequence % 2],
-                    "content": content,
-                },
-            )
-    sessions = async_sessionmaker(core_db)
+    # One statement checks the user, the conversation and the quota before it writes anything.
+    staff = await signup(content_client, engine=core_db, staff=True)
+    owner = await signup(content_client)
+    intruder = await signup(content_client)
+    bot = await create_bot(content_client, owner)
+    conversation_id = await _conversation(content_client, owner, bot["id"])
+    url = f"/api/v1/conversations/{conversation_id}/messages"
 
-    async with sessions() as session:
-        within_budget = await recent_history(
-            session, conversation_id=uuid.UUID(conversation_id), max_messages=10, token_budget=25
+    foreign = await content_client.post(url, json={"content": "hi"}, headers=intruder.headers)
+    foreign_stream = await content_client.post(
+        f"{url}/stream", json={"content": "hi"}, headers=intruder.headers
+    )
+    missing = await content_client.post(
+        f"/api/v1/conversations/{uuid.uuid4()}/messages",
+        json={"content": "hi"},
+        headers=owner.headers,
+    )
+    await content_client.post(f"/api/v1/admin/users/{owner.id}/deactivate", headers=staff.headers)
+    inactive = await content_client.post(url, json={"content": "hi"}, headers=owner.headers)
+    async with core_db.connect() as connection:
+        messages = await connection.scalar(text("SELECT count(*) FROM messages"))
+        counted = await connection.scalar(
+            text("SELECT coalesce(sum(amount), 0) FROM usage_counters WHERE metric = 'messages'")
         )
-        everything = await recent_history(
-            session, conversation_id=uuid.UUID(conversation_id), max_messages=10, token_budget=200
+        title = await connection.scalar(
+            text("SELECT title FROM conversations WHERE id = :id"), {"id": conversation_id}
         )
 
-    assert [h.content for h in within_budget] == ["b" * 40, "c" * 40]  # 10 + 10 tokens; 100 more
-    assert [h.content[0] for h in everything] == ["a", "b", "c"]
+    assert [foreign.status_code, foreign_stream.status_code, missing.status_code] == [404] * 3
+    assert foreign.json()["error"] == "NotFound"
+    assert (inactive.status_code, inactive.json()["error"]) == (401, "InvalidToken")
+    assert (messages, counted, title) == (0, 0, "")

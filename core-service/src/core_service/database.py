@@ -20,13 +20,13 @@ from core_service.errors import DatabaseUnavailable
 
 __all__ = [
     "Base",
-    "ReadPool",
-    "ReadPoolDep",
+    "DirectPool",
+    "DirectPoolDep",
     "SessionDep",
     "create_engine",
     "create_read_sessionmaker",
     "create_sessionmaker",
-    "get_read_pool",
+    "get_direct_pool",
     "get_session",
 ]
 
@@ -119,20 +119,21 @@ _DRIVER_UNAVAILABLE = (
 )
 
 
-class ReadPool:
-    """A plain asyncpg pool for the hottest reads: one hand-written statement, no ORM.
+class DirectPool:
+    """A plain asyncpg pool for the hottest paths: single hand-written statements, no ORM.
 
-    The ORM session costs several times more CPU than the query itself; on a request that only
-    reads (``GET /api/v1/bots``) that overhead is most of the request. Every write, and every
-    other read, goes through the session. Connections open on first use and the pool closes in
-    the app's lifespan; a lost connection is answered with 503 and replaced on the next use.
+    The ORM session costs several times more CPU than the statements themselves; on the bot
+    list and on a chat turn that overhead, and its extra round trips, were most of the request.
+    Each statement there is atomic on its own (autocommit); everything else goes through the
+    session. Connections open on first use and the pool closes in the app's lifespan; a lost
+    connection is answered with 503 and replaced on the next use.
     """
 
     def __init__(self, settings: Settings) -> None:
         self._pool = asyncpg.create_pool(
             _driver_dsn(settings),
             min_size=0,
-            max_size=settings.database_read_pool_size,
+            max_size=settings.database_direct_pool_size,
             timeout=settings.readiness_timeout_s * 2,
             # UTC, so that timestamps PostgreSQL writes as JSON read back as the ORM's do.
             server_settings={**_server_settings(settings), "TimeZone": "UTC"},
@@ -159,17 +160,17 @@ class ReadPool:
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
-    """Skip the reset query (a round trip on every release): the read pool only runs single
+    """Skip the reset query (a round trip on every release): the direct pool only runs single
     statements and never changes session state; asyncpg still rolls back an open transaction."""
 
 
-async def get_read_pool(request: Request) -> ReadPool:
-    """The app's read pool (async: a sync dependency would take a thread)."""
-    pool: ReadPool = request.app.state.read_pool
+async def get_direct_pool(request: Request) -> DirectPool:
+    """The app's direct pool (async: a sync dependency would take a thread)."""
+    pool: DirectPool = request.app.state.direct_pool
     return pool
 
 
-ReadPoolDep = Annotated[ReadPool, Depends(get_read_pool)]
+DirectPoolDep = Annotated[DirectPool, Depends(get_direct_pool)]
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})

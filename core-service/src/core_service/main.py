@@ -13,7 +13,7 @@ from core_service.api import include_api_routers
 from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings, get_settings
 from core_service.database import (
-    ReadPool,
+    DirectPool,
     create_engine,
     create_read_sessionmaker,
     create_sessionmaker,
@@ -47,9 +47,9 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        read_pool = ReadPool(settings)
-        await read_pool.open()
-        app.state.read_pool = read_pool
+        direct_pool = DirectPool(settings)
+        await direct_pool.open()
+        app.state.direct_pool = direct_pool
         app.state.verified_tokens = VerifiedTokens()
         agent_http = create_agent_http_client(settings, transport=agent_transport)
         app.state.agent_client = AgentClient(
@@ -61,7 +61,7 @@ def create_app(
                 yield
         finally:
             await agent_http.aclose()
-            await read_pool.close()
+            await direct_pool.close()
             await engine.dispose()
             _log.info("core_stopped")
 

@@ -7,7 +7,7 @@ from core_service.auth.exceptions import InvalidToken
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
-from core_service.database import ReadPoolDep, SessionDep
+from core_service.database import DirectPoolDep, SessionDep
 from core_service.pagination import Page, PageQuery
 
 __all__ = ["router"]
@@ -23,7 +23,7 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("")
-async def list_bots(user_id: TokenSubject, pool: ReadPoolDep, page: PageQuery) -> Page[BotRead]:
+async def list_bots(user_id: TokenSubject, pool: DirectPoolDep, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
     listing = await bots_service.list_bots(pool, owner_id=user_id, page=page)
     if listing is None:

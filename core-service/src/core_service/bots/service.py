@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_service.bots.configuration import merge_configuration
 from core_service.bots.models import Bot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
-from core_service.database import ReadPool
+from core_service.database import DirectPool
 from core_service.documents.models import Document
 from core_service.jobs import service as jobs_service
 from core_service.pagination import PageParams
@@ -64,7 +64,9 @@ async def get_bot(session: AsyncSession, *, bot_id: uuid.UUID, owner_id: uuid.UU
     return found.one_or_none()
 
 
-async def list_bots(pool: ReadPool, *, owner_id: uuid.UUID, page: PageParams) -> BotListing | None:
+async def list_bots(
+    pool: DirectPool, *, owner_id: uuid.UUID, page: PageParams
+) -> BotListing | None:
     """One page of the owner's bots, newest first; None when the owner is gone or inactive."""
     async with pool.connection() as connection:
         row = await connection.fetchrow(_LIST_BOTS_SQL, owner_id, page.limit, page.offset)

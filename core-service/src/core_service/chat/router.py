@@ -1,17 +1,17 @@
 """``POST /api/v1/conversations/{id}/messages`` and its streaming variant."""
 
+import uuid
+
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from core_service.agent_client.dependencies import AgentDep
-from core_service.auth.dependencies import AppSettings, CurrentUser
+from core_service.auth.dependencies import AppSettings, TokenSubject
 from core_service.chat import service as chat_service
 from core_service.chat.schemas import ChatTurn
 from core_service.chat.streaming import relay_chat_stream
-from core_service.conversations.dependencies import OwnedConversation
 from core_service.conversations.schemas import MessageCreate
-from core_service.conversations.service import message_read
-from core_service.database import SessionDep
+from core_service.database import DirectPoolDep
 
 __all__ = ["router"]
 
@@ -20,33 +20,28 @@ router = APIRouter(prefix="/conversations/{conversation_id}/messages", tags=["ch
 
 @router.post("", responses={503: {"description": "The agent is unavailable; the message is kept."}})
 async def send_message(
-    conversation: OwnedConversation,
+    conversation_id: uuid.UUID,
     body: MessageCreate,
-    user: CurrentUser,
-    session: SessionDep,
+    user_id: TokenSubject,
+    pool: DirectPoolDep,
     settings: AppSettings,
     agent: AgentDep,
 ) -> ChatTurn:
     """Send a message and get the bot's answer with its citations."""
-    user_message, chat_request = await chat_service.start_turn(
-        session, conversation=conversation, user=user, content=body.content, settings=settings
+    # Stored (and committed) before the agent call: the message survives an agent failure,
+    # and nothing stays locked while the model thinks.
+    turn = await chat_service.start_turn(
+        pool,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        content=body.content,
+        settings=settings,
     )
-    # Committed before the agent call: the message survives an agent failure, and no
-    # transaction stays open while the model thinks.
-    await session.commit()
-    answer = await agent.chat(chat_request)
-    assistant_message = await chat_service.record_answer(
-        session,
-        conversation_id=conversation.id,
-        answer=answer.answer,
-        citations=answer.citations,
-        usage=answer.usage,
-        model=answer.model,
+    answer = await agent.chat(turn.request)
+    assistant_message = await chat_service.store_answer(
+        pool, conversation_id=conversation_id, answer=answer
     )
-    return ChatTurn(
-        user_message=message_read(user_message),
-        assistant_message=message_read(assistant_message),
-    )
+    return ChatTurn(user_message=turn.message, assistant_message=assistant_message)
 
 
 @router.post(
@@ -55,24 +50,27 @@ async def send_message(
     responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}},
 )
 async def stream_message(
-    conversation: OwnedConversation,
+    conversation_id: uuid.UUID,
     body: MessageCreate,
-    user: CurrentUser,
-    session: SessionDep,
+    user_id: TokenSubject,
+    pool: DirectPoolDep,
     settings: AppSettings,
     agent: AgentDep,
     request: Request,
 ) -> StreamingResponse:
     """Send a message; the answer arrives as ``token``, ``citations`` and ``done`` events."""
-    _, chat_request = await chat_service.start_turn(
-        session, conversation=conversation, user=user, content=body.content, settings=settings
+    turn = await chat_service.start_turn(
+        pool,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        content=body.content,
+        settings=settings,
     )
-    await session.commit()
     events = relay_chat_stream(
         agent,
-        chat_request,
+        turn.request,
         sessionmaker=request.app.state.sessionmaker,
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
     )
     return StreamingResponse(
         events,

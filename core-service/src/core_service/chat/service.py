@@ -1,27 +1,42 @@
 """A chat turn: quota, the user's message, the bounded history, and the stored answer."""
 
+import json
 import math
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+import asyncpg
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsphere_contracts.v1 import (
     MAX_MESSAGE_CHARS,
     ChatRequest,
+    ChatResponse,
     ChatRole,
     Citation,
     HistoryMessage,
     TokenUsage,
 )
+from core_service.auth.clock import utcnow
+from core_service.auth.exceptions import InvalidToken
 from core_service.bots.configuration import BotConfiguration
-from core_service.bots.models import Bot, utcnow
 from core_service.config import Settings
-from core_service.conversations.models import Conversation, Message, MessageRole
-from core_service.usage.service import UsageMetric, consume
-from core_service.users.models import User
+from core_service.conversations.exceptions import ConversationNotFound
+from core_service.conversations.models import Message, MessageRole
+from core_service.conversations.schemas import CitationRead, MessageRead, UsageRead
+from core_service.database import DirectPool
+from core_service.usage.service import UsageMetric, period_of, quota_exceeded
 
-__all__ = ["estimate_tokens", "recent_history", "record_answer", "start_turn"]
+__all__ = [
+    "StartedTurn",
+    "estimate_tokens",
+    "fit_history",
+    "record_answer",
+    "start_turn",
+    "store_answer",
+]
 
 _TITLE_CHARS = 80
 
@@ -31,19 +46,12 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-async def recent_history(
-    session: AsyncSession, *, conversation_id: uuid.UUID, max_messages: int, token_budget: int
-) -> list[HistoryMessage]:
-    """The latest turns, oldest first, as many as fit in ``token_budget``."""
-    rows = await session.execute(
-        select(Message.role, Message.content)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.sequence.desc())
-        .limit(max_messages)
-    )
+def fit_history(turns: Sequence[tuple[str, str]], *, token_budget: int) -> list[HistoryMessage]:
+    """From ``(role, content)`` turns, newest first: as many as fit in ``token_budget``, oldest
+    first."""
     history: list[HistoryMessage] = []
     spent = 0
-    for role, content in rows:
+    for role, content in turns:
         spent += estimate_tokens(content)
         if spent > token_budget:
             break
@@ -53,38 +61,168 @@ async def recent_history(
     return history
 
 
+# A chat turn's bookkeeping in one atomic statement (one round trip, the quota row locked only
+# while it runs): the user must be active, the conversation theirs and the month's message
+# quota not spent; only then is the count taken, the message stored and the conversation
+# touched. Each CTE sees the data as it was before the statement, so the history read here is
+# the one before this message. $1 user, $2 conversation, $3 month, $4 message id, $5 content,
+# $6 title for an untitled conversation, $7 history length.
+_START_TURN_SQL = """
+WITH owner AS (
+    SELECT u.id,
+           coalesce(p.max_messages_per_month,
+                    (SELECT max_messages_per_month FROM subscription_plans WHERE name = 'free'))
+               AS cap
+    FROM users AS u
+    LEFT JOIN subscription_plans AS p ON p.id = u.subscription_plan_id
+    WHERE u.id = $1 AND u.is_active
+), conversation AS (
+    SELECT c.id, b.id AS bot_id, b.configuration
+    FROM conversations AS c JOIN bots AS b ON b.id = c.bot_id
+    WHERE c.id = $2 AND c.owner_id = (SELECT id FROM owner)
+), counted AS (
+    INSERT INTO usage_counters AS counter (user_id, metric, period, amount, updated_at)
+    SELECT owner.id, 'messages', $3, 1, now() FROM owner, conversation WHERE owner.cap >= 1
+    ON CONFLICT (user_id, metric, period) DO UPDATE
+        SET amount = counter.amount + 1, updated_at = now()
+        WHERE counter.amount + 1 <= (SELECT cap FROM owner)
+    RETURNING counter.amount
+), message AS (
+    INSERT INTO messages
+        (id, conversation_id, role, content, citations, input_tokens, output_tokens, created_at)
+    SELECT $4, conversation.id, 'user', $5, '[]', 0, 0, now() FROM conversation, counted
+    RETURNING id, created_at
+), touched AS (
+    UPDATE conversations
+    SET updated_at = now(), title = CASE WHEN title = '' THEN $6 ELSE title END
+    WHERE id = $2 AND EXISTS (SELECT 1 FROM message)
+), history AS (
+    SELECT sequence, role, content FROM messages
+    WHERE conversation_id = (SELECT id FROM conversation)
+    ORDER BY sequence DESC LIMIT $7
+)
+SELECT EXISTS (SELECT 1 FROM owner) AS owner_active,
+       (SELECT cap FROM owner) AS cap,
+       (SELECT bot_id FROM conversation) AS bot_id,
+       (SELECT configuration::text FROM conversation) AS configuration,
+       (SELECT created_at FROM message) AS created_at,
+       (SELECT coalesce(json_agg(json_build_array(role, content) ORDER BY sequence DESC), '[]')
+        FROM history)::text AS history
+"""
+
+_STORE_ANSWER_SQL = """
+INSERT INTO messages
+    (id, conversation_id, role, content, citations, input_tokens, output_tokens, model, created_at)
+VALUES ($1, $2, 'assistant', $3, $4, $5, $6, $7, now())
+RETURNING created_at
+"""
+
+_TURNS = TypeAdapter(list[tuple[str, str]])
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    """The stored user message and the request for the agent."""
+
+    message: MessageRead
+    request: ChatRequest
+
+
 async def start_turn(
-    session: AsyncSession,
+    pool: DirectPool,
     *,
-    conversation: Conversation,
-    user: User,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
     content: str,
     settings: Settings,
-) -> tuple[Message, ChatRequest]:
-    """Count the message, store it, and build the agent request (history before it)."""
-    bot = await session.get_one(Bot, conversation.bot_id)
-    await consume(session, user=user, metric=UsageMetric.MESSAGES)
-    history = await recent_history(
-        session,
-        conversation_id=conversation.id,
-        max_messages=settings.chat_history_max_messages,
-        token_budget=settings.chat_history_token_budget,
-    )
-    message = Message(conversation_id=conversation.id, role=MessageRole.USER.value, content=content)
-    session.add(message)
-    if not conversation.title:
-        conversation.title = (
-            content.strip().splitlines()[0][:_TITLE_CHARS] if content.strip() else ""
+) -> StartedTurn:
+    """Count the message, store it, and build the agent request (history before it).
+
+    401 when the user is gone or inactive, 404 when the conversation is not theirs, 429 past
+    the month's message quota; nothing is stored then.
+    """
+    now = utcnow()
+    message_id = uuid.uuid4()
+    async with pool.connection() as connection:
+        row = await connection.fetchrow(
+            _START_TURN_SQL,
+            user_id,
+            conversation_id,
+            period_of(UsageMetric.MESSAGES, now),
+            message_id,
+            content,
+            _title_of(content),
+            settings.chat_history_max_messages,
         )
-    conversation.updated_at = utcnow()
-    await session.flush()
+    if row is None or not row["owner_active"]:
+        raise InvalidToken
+    if row["bot_id"] is None:
+        raise ConversationNotFound
+    if row["created_at"] is None:
+        raise quota_exceeded(UsageMetric.MESSAGES, row["cap"], now)
+    configuration = BotConfiguration.model_validate_json(row["configuration"])
+    history = fit_history(
+        _TURNS.validate_json(row["history"]), token_budget=settings.chat_history_token_budget
+    )
+    message = MessageRead(
+        id=message_id,
+        conversation_id=conversation_id,
+        role=MessageRole.USER,
+        content=content,
+        citations=[],
+        usage=UsageRead(input_tokens=0, output_tokens=0),
+        model=None,
+        created_at=row["created_at"],
+    )
     request = ChatRequest(
-        namespace=bot.namespace,
+        namespace=f"bot-{row['bot_id']}",
         message=content,
         history=history,
-        config=BotConfiguration.model_validate(bot.configuration).chat_config(),
+        config=configuration.chat_config(),
     )
-    return message, request
+    return StartedTurn(message=message, request=request)
+
+
+def _title_of(content: str) -> str:
+    stripped = content.strip()
+    return stripped.splitlines()[0][:_TITLE_CHARS] if stripped else ""
+
+
+async def store_answer(
+    pool: DirectPool, *, conversation_id: uuid.UUID, answer: ChatResponse
+) -> MessageRead:
+    """Store the assistant's answer with its citations and token usage (one statement).
+
+    404 when the conversation was deleted while the agent answered.
+    """
+    message_id = uuid.uuid4()
+    citations = [citation.model_dump(mode="json") for citation in answer.citations]
+    try:
+        async with pool.connection() as connection:
+            created_at = await connection.fetchval(
+                _STORE_ANSWER_SQL,
+                message_id,
+                conversation_id,
+                answer.answer,
+                json.dumps(citations),
+                answer.usage.input_tokens,
+                answer.usage.output_tokens,
+                answer.model,
+            )
+    except asyncpg.ForeignKeyViolationError:
+        raise ConversationNotFound from None
+    return MessageRead(
+        id=message_id,
+        conversation_id=conversation_id,
+        role=MessageRole.ASSISTANT,
+        content=answer.answer,
+        citations=[CitationRead.model_validate(citation) for citation in citations],
+        usage=UsageRead(
+            input_tokens=answer.usage.input_tokens, output_tokens=answer.usage.output_tokens
+        ),
+        model=answer.model,
+        created_at=created_at,
+    )
 
 
 async def record_answer(

@@ -24,6 +24,7 @@ __all__ = [
     "month_bounds",
     "period_of",
     "plan_limits",
+    "quota_exceeded",
     "release",
 ]
 
@@ -108,10 +109,11 @@ async def consume(
         "cap": cap,
     }
     if (await session.execute(_CONSUME, params)).first() is None:
-        raise _quota_exceeded(metric, cap, now)
+        raise quota_exceeded(metric, cap, now)
 
 
-def _quota_exceeded(metric: UsageMetric, cap: int | None, now: datetime) -> QuotaExceeded:
+def quota_exceeded(metric: UsageMetric, cap: int | None, now: datetime) -> QuotaExceeded:
+    """The 429 for ``metric`` past ``cap`` (monthly messages say when the count resets)."""
     detail = f"Your plan allows at most {cap} {metric.value.replace('_', ' ')}"
     if metric is not UsageMetric.MESSAGES:
         return QuotaExceeded(detail + "; delete some or upgrade your plan.")
