@@ -53,7 +53,9 @@ class AgentHarness:
 @asynccontextmanager
 async def running_agent(database_url: str) -> AsyncIterator[AgentHarness]:
     """The agent on its offline defaults (hash embedder, pgvector, extractive answers)."""
-    app = create_app(Settings(environment=Environment.TEST, database_url=database_url))
+    app = create_app(
+        Settings(environment=Environment.TEST, database_url=database_url, gc_tuning=False)
+    )
     async with app.router.lifespan_context(app):
         transport = SwitchableTransport(httpx.ASGITransport(app=app))
         yield AgentHarness(app=app, transport=transport, database_url=database_url)

@@ -29,7 +29,8 @@ async def agent_database_url(postgres_server: PostgresServer) -> AsyncIterator[s
 @pytest.fixture(scope="session")
 def agent_settings(agent_database_url: str) -> Settings:
     """Settings for tests: the test database, the test environment."""
-    return Settings(environment=Environment.TEST, database_url=agent_database_url)
+    # gc_tuning off: a full collection per app start adds up over the suite.
+    return Settings(environment=Environment.TEST, database_url=agent_database_url, gc_tuning=False)
 
 
 @pytest.fixture

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    gc_tuning: bool = Field(
+        default=True,
+        description="Freeze the objects start-up built and collect young objects less often "
+        "(more throughput, fewer latency spikes under load).",
+    )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP collector base URL; tracing is off while unset."

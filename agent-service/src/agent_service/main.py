@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from agent_service import __version__
 from agent_service.config import Settings, VectorStoreKind, get_settings
 from agent_service.errors import install_error_handlers
+from agent_service.gc_tuning import tuned_garbage_collector
 from agent_service.logging import configure_logging
 from agent_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from agent_service.observability import install_observability
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = build_runtime(settings, embedder, app.state.pool)
         _log.info("agent_started", environment=settings.environment.value)
         try:
-            yield
+            with tuned_garbage_collector(enabled=settings.gc_tuning):
+                yield
         finally:
             await app.state.runtime.aclose()
             if app.state.pool is not None:
