@@ -16,7 +16,7 @@ def answer_stream(runtime: AgentRuntime, request: ChatRequest, *, stream: bool) 
     top_k = request.config.top_k or settings.default_top_k
     if settings.chat_provider is ChatProviderKind.EXTRACTIVE:
         # Without a model there is no tool calling: 'react' answers like 'rag'.
-        return extractive_answer_stream(runtime.retriever, request, top_k=top_k)
+        return extractive_answer_stream(runtime.retriever, request, top_k=top_k, stream=stream)
     model_name = request.config.model or runtime.chat_models.default_model()
     chat = LlmChat(
         retriever=runtime.retriever,

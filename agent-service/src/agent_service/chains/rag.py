@@ -58,12 +58,12 @@ async def retrieve_for_chat(
 
 
 async def extractive_answer_stream(
-    retriever: Retriever, request: ChatRequest, *, top_k: int
+    retriever: Retriever, request: ChatRequest, *, top_k: int, stream: bool = True
 ) -> AnswerStream:
-    """Quote the best sentences, word by word, then the citations."""
+    """Quote the best sentences (word by word when streaming), then the citations."""
     passages = await retrieve_for_chat(retriever, request, top_k=top_k)
     answer = extract_answer(request.message, passages)
-    for piece in _PIECE.findall(answer.text):
+    for piece in _PIECE.findall(answer.text) if stream else [answer.text]:
         yield piece
     usage = TokenUsage(
         input_tokens=estimate_tokens(request.message) + _passage_tokens(passages),
