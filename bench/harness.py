@@ -163,7 +163,13 @@ def run_locust(
     command += ["--headless", "--only-summary", "-u", str(users), "-r", str(users)]
     command += ["-t", f"{seconds}s", "--host", host, "--json-file", str(stats_file.with_suffix(""))]
     command += ["--loglevel", "WARNING", "--stop-timeout", "5"]
-    subprocess.run(command, env=env, check=False, capture_output=True, cwd=ROOT)  # noqa: S603
+    stats_file.unlink(missing_ok=True)  # never report a previous run's figures
+    finished = subprocess.run(command, env=env, check=False, capture_output=True, cwd=ROOT)  # noqa: S603
+    if not stats_file.exists():
+        raise RuntimeError(
+            f"locust wrote no results (exit {finished.returncode}): "
+            f"{finished.stderr.decode(errors='replace')[-500:]}"
+        )
     entries = json.loads(stats_file.read_text())
     entry = next(e for e in entries if e["name"] == "bench")
     return _load_result(label, entry)

@@ -18,12 +18,20 @@ from core_service.pagination import PageParams
 from core_service.usage.service import UsageMetric, consume, release
 from core_service.users.models import User
 
-__all__ = ["BotListing", "create_bot", "delete_bot", "get_bot", "list_bots", "update_bot"]
+__all__ = [
+    "LIST_BOTS_SQL",
+    "BotListing",
+    "create_bot",
+    "delete_bot",
+    "get_bot",
+    "list_bots",
+    "update_bot",
+]
 
 # The hottest read of the API in one round trip: whether the owner may still sign in, how many
 # bots they have, and one page of them as JSON (PostgreSQL writes it and pydantic parses and
 # checks it in one pass, instead of decoding each configuration in Python first).
-_LIST_BOTS_SQL = """
+LIST_BOTS_SQL = """
 SELECT u.is_active,
        (SELECT count(*) FROM bots WHERE bots.owner_id = u.id) AS total,
        (SELECT coalesce(json_agg(page ORDER BY page.created_at DESC, page.id), '[]')::text
@@ -69,7 +77,7 @@ async def list_bots(
 ) -> BotListing | None:
     """One page of the owner's bots, newest first; None when the owner is gone or inactive."""
     async with pool.connection() as connection:
-        row = await connection.fetchrow(_LIST_BOTS_SQL, owner_id, page.limit, page.offset)
+        row = await connection.fetchrow(LIST_BOTS_SQL, owner_id, page.limit, page.offset)
     if row is None or not row["is_active"]:
         return None
     return BotListing(bots=_BOT_LIST.validate_json(row["items"]), total=row["total"])
