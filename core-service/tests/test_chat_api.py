@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message
 
 from core_service.config import Settings
+from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import (
     core_client_with_agent,
@@ -398,3 +399,50 @@ async def test_a_refused_turn_counts_and_stores_nothing(
     assert foreign.json()["error"] == "NotFound"
     assert (inactive.status_code, inactive.json()["error"]) == (401, "InvalidToken")
     assert (messages, counted, title) == (0, 0, "")
+
+
+class _DeletesTheConversation(httpx.AsyncBaseTransport):
+    """In front of the agent: the conversation is deleted while the agent answers."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, engine: AsyncEngine) -> None:
+        self.inner = inner
+        self.engine = engine
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/v1/chat"):
+            async with self.engine.begin() as connection:
+                await connection.execute(text("DELETE FROM conversations"))
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_conversation_deleted_while_the_agent_answers_keeps_no_orphan_answer(
+    core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness, streamed: bool
+) -> None:
+    app = create_app(
+        core_settings, agent_transport=_DeletesTheConversation(agent.transport, core_db)
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+            user = await signup(client)
+            bot = await create_bot(client, user)
+            conversation_id = await _conversation(client, user, bot["id"])
+            url = f"/api/v1/conversations/{conversation_id}/messages"
+            answer = await client.post(
+                f"{url}/stream" if streamed else url, json={"content": "hi"}, headers=user.headers
+            )
+    async with core_db.connect() as connection:
+        messages = await connection.scalar(text("SELECT count(*) FROM messages"))
+
+    if streamed:
+        assert _events(answer.text)[-1] == (
+            "error",
+            {
+                "error": "NotFound",
+                "detail": "The conversation was deleted while the answer was written.",
+            },
+        )
+    else:
+        assert (answer.status_code, answer.json()["error"]) == (404, "NotFound")
+    assert messages == 0

@@ -10,12 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core_service.database import Base
 
-__all__ = ["Bot", "utcnow"]
+__all__ = ["Bot", "bot_namespace", "utcnow"]
 
 
 def utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
+
+
+def bot_namespace(bot_id: uuid.UUID) -> str:
+    """The agent namespace holding the vectors of bot ``bot_id``."""
+    return f"bot-{bot_id}"
 
 
 class Bot(Base):
@@ -38,7 +43,7 @@ class Bot(Base):
     @property
     def namespace(self) -> str:
         """The agent namespace holding this bot's vectors."""
-        return f"bot-{self.id}"
+        return bot_namespace(self.id)
 
 
 # The owner's bots, newest first: the list query.

@@ -2,7 +2,7 @@
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from core_service.agent_client.dependencies import AgentDep
@@ -56,7 +56,6 @@ async def stream_message(
     pool: DirectPoolDep,
     settings: AppSettings,
     agent: AgentDep,
-    request: Request,
 ) -> StreamingResponse:
     """Send a message; the answer arrives as ``token``, ``citations`` and ``done`` events."""
     turn = await chat_service.start_turn(
@@ -69,7 +68,7 @@ async def stream_message(
     events = relay_chat_stream(
         agent,
         turn.request,
-        sessionmaker=request.app.state.sessionmaker,
+        pool=pool,
         conversation_id=conversation_id,
     )
     return StreamingResponse(

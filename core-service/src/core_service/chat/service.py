@@ -1,4 +1,8 @@
-"""A chat turn: quota, the user's message, the bounded history, and the stored answer."""
+"""A chat turn: quota, the user's message, the bounded history, and the stored answer.
+
+The hottest write path: two hand-written statements on the direct pool instead of about a dozen
+through the ORM (see ``database.DirectPool``).
+"""
 
 import json
 import math
@@ -8,32 +12,30 @@ from dataclasses import dataclass
 
 import asyncpg
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsphere_contracts.v1 import (
     MAX_MESSAGE_CHARS,
     ChatRequest,
     ChatResponse,
     ChatRole,
-    Citation,
     HistoryMessage,
-    TokenUsage,
 )
 from core_service.auth.clock import utcnow
 from core_service.auth.exceptions import InvalidToken
 from core_service.bots.configuration import BotConfiguration
+from core_service.bots.models import bot_namespace
 from core_service.config import Settings
 from core_service.conversations.exceptions import ConversationNotFound
-from core_service.conversations.models import Message, MessageRole
+from core_service.conversations.models import MessageRole
 from core_service.conversations.schemas import CitationRead, MessageRead, UsageRead
 from core_service.database import DirectPool
+from core_service.plans.models import FREE_PLAN_NAME
 from core_service.usage.service import UsageMetric, period_of, quota_exceeded
 
 __all__ = [
     "StartedTurn",
     "estimate_tokens",
     "fit_history",
-    "record_answer",
     "start_turn",
     "store_answer",
 ]
@@ -63,15 +65,16 @@ def fit_history(turns: Sequence[tuple[str, str]], *, token_budget: int) -> list[
 
 # A chat turn's bookkeeping in one atomic statement (one round trip, the quota row locked only
 # while it runs): the user must be active, the conversation theirs and the month's message
-# quota not spent; only then is the count taken, the message stored and the conversation
-# touched. Each CTE sees the data as it was before the statement, so the history read here is
-# the one before this message. $1 user, $2 conversation, $3 month, $4 message id, $5 content,
-# $6 title for an untitled conversation, $7 history length.
+# quota not spent; only then is the count taken (the rule of usage.service.consume, whose
+# counters these are), the message stored and the conversation touched. Each CTE sees the data
+# as it was before the statement, so the history read here is the one before this message.
+# $1 user, $2 conversation, $3 month, $4 message id, $5 content, $6 title for an untitled
+# conversation, $7 history length, $8 the plan of users without one, $9 the metric.
 _START_TURN_SQL = """
 WITH owner AS (
     SELECT u.id,
            coalesce(p.max_messages_per_month,
-                    (SELECT max_messages_per_month FROM subscription_plans WHERE name = 'free'))
+                    (SELECT max_messages_per_month FROM subscription_plans WHERE name = $8))
                AS cap
     FROM users AS u
     LEFT JOIN subscription_plans AS p ON p.id = u.subscription_plan_id
@@ -82,7 +85,7 @@ WITH owner AS (
     WHERE c.id = $2 AND c.owner_id = (SELECT id FROM owner)
 ), counted AS (
     INSERT INTO usage_counters AS counter (user_id, metric, period, amount, updated_at)
-    SELECT owner.id, 'messages', $3, 1, now() FROM owner, conversation WHERE owner.cap >= 1
+    SELECT owner.id, $9, $3, 1, now() FROM owner, conversation WHERE owner.cap >= 1
     ON CONFLICT (user_id, metric, period) DO UPDATE
         SET amount = counter.amount + 1, updated_at = now()
         WHERE counter.amount + 1 <= (SELECT cap FROM owner)
@@ -153,6 +156,8 @@ async def start_turn(
             content,
             _title_of(content),
             settings.chat_history_max_messages,
+            FREE_PLAN_NAME,
+            UsageMetric.MESSAGES.value,
         )
     if row is None or not row["owner_active"]:
         raise InvalidToken
@@ -175,7 +180,7 @@ async def start_turn(
         created_at=row["created_at"],
     )
     request = ChatRequest(
-        namespace=f"bot-{row['bot_id']}",
+        namespace=bot_namespace(row["bot_id"]),
         message=content,
         history=history,
         config=configuration.chat_config(),
@@ -223,27 +228,3 @@ async def store_answer(
         model=answer.model,
         created_at=created_at,
     )
-
-
-async def record_answer(
-    session: AsyncSession,
-    *,
-    conversation_id: uuid.UUID,
-    answer: str,
-    citations: list[Citation],
-    usage: TokenUsage,
-    model: str,
-) -> Message:
-    """Store the assistant's answer with its citations and token usage."""
-    message = Message(
-        conversation_id=conversation_id,
-        role=MessageRole.ASSISTANT.value,
-        content=answer,
-        citations=[citation.model_dump(mode="json") for citation in citations],
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        model=model,
-    )
-    session.add(message)
-    await session.flush()
-    return message

@@ -10,13 +10,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import asyncpg
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatsphere_contracts.v1 import (
     ChatRequest,
+    ChatResponse,
     Citation,
     StreamCitations,
     StreamDone,
@@ -29,8 +29,8 @@ from core_service.agent_client.client import AgentClient, ServerSentEvent
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.chat import service as chat_service
 from core_service.chat.schemas import StreamDoneMessage
-from core_service.conversations.schemas import MessageRead
-from core_service.conversations.service import message_read
+from core_service.conversations.exceptions import ConversationNotFound
+from core_service.database import DirectPool
 from core_service.errors import DatabaseUnavailable
 
 __all__ = ["relay_chat_stream"]
@@ -49,7 +49,7 @@ async def relay_chat_stream(
     agent: AgentClient,
     request: ChatRequest,
     *,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    pool: DirectPool,
     conversation_id: uuid.UUID,
 ) -> AsyncIterator[str]:
     """``token`` and ``citations`` events as they arrive, then ``done`` with the stored message."""
@@ -69,12 +69,20 @@ async def relay_chat_stream(
         yield _error(AgentUnavailable.code, "The assistant stopped before finishing its answer.")
         return
     # Shielded: once the answer is complete it is stored even if the client has gone.
+    complete = ChatResponse(
+        answer="".join(answer.parts),
+        citations=answer.citations,
+        usage=answer.done.usage,
+        model=answer.done.model,
+    )
     try:
-        stored = await asyncio.shield(_store(answer, answer.done, sessionmaker, conversation_id))
-    except IntegrityError:
+        stored = await asyncio.shield(
+            chat_service.store_answer(pool, conversation_id=conversation_id, answer=complete)
+        )
+    except ConversationNotFound:
         yield _error("NotFound", "The conversation was deleted while the answer was written.")
         return
-    except (SQLAlchemyError, DatabaseUnavailable):
+    except (asyncpg.PostgresError, DatabaseUnavailable):
         # The response has started: an exception would cut the stream without an event.
         _log.warning("answer_not_stored", exc_info=True)
         yield _error(DatabaseUnavailable.code, DatabaseUnavailable.detail)
@@ -104,24 +112,6 @@ def _take(event: ServerSentEvent, answer: _Answer) -> str | None:
     except ValidationError:
         _log.error("agent_stream_unexpected_event", event=event.event)
     return None
-
-
-async def _store(
-    answer: _Answer,
-    done: StreamDone,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    conversation_id: uuid.UUID,
-) -> MessageRead:
-    async with sessionmaker() as session, session.begin():
-        message = await chat_service.record_answer(
-            session,
-            conversation_id=conversation_id,
-            answer="".join(answer.parts),
-            citations=answer.citations,
-            usage=done.usage,
-            model=done.model,
-        )
-    return message_read(message)
 
 
 def _error(code: str, detail: str) -> str:
