@@ -145,7 +145,7 @@ async def test_the_stream_relays_tokens_citations_and_stores_the_answer(
     assert [m["id"] for m in stored.json()["items"]][-1] == message["id"]
 
 
-async def test_agent_down_is_503_and_the_users_message_is_kept(
+async def test_agent_down_is_503_and_the_users_message_is_kept_but_not_counted(
     content_client: httpx.AsyncClient,
     content_app: FastAPI,
     core_settings: Settings,
@@ -163,7 +163,9 @@ async def test_agent_down_is_503_and_the_users_message_is_kept(
     )
     agent.transport.available = True
     stored = await content_client.get(url, headers=user.headers)
+    usage = await content_client.get("/api/v1/usage", headers=user.headers)
 
+    assert usage.json()["messages"]["used"] == 0  # no answer came: neither message is counted
     assert failed.status_code == 503
     assert failed.json()["error"] == "AgentUnavailable"
     assert streamed.status_code == 200

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from core_service.agent_client.dependencies import AgentDep
+from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.auth.dependencies import AppSettings, TokenSubject
 from core_service.chat import service as chat_service
 from core_service.chat.schemas import ChatTurn
@@ -18,7 +19,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/conversations/{conversation_id}/messages", tags=["chat"])
 
 
-@router.post("", responses={503: {"description": "The agent is unavailable; the message is kept."}})
+@router.post(
+    "",
+    responses={
+        503: {"description": "The agent is unavailable; the message is kept and not counted."}
+    },
+)
 async def send_message(
     conversation_id: uuid.UUID,
     body: MessageCreate,
@@ -37,7 +43,11 @@ async def send_message(
         content=body.content,
         settings=settings,
     )
-    answer = await agent.chat(turn.request)
+    try:
+        answer = await agent.chat(turn.request)
+    except (AgentUnavailable, AgentRejected):
+        await chat_service.refund_turn(pool, turn=turn)
+        raise
     assistant_message = await chat_service.store_answer(
         pool, conversation_id=conversation_id, answer=answer
     )
@@ -65,12 +75,7 @@ async def stream_message(
         content=body.content,
         settings=settings,
     )
-    events = relay_chat_stream(
-        agent,
-        turn.request,
-        pool=pool,
-        conversation_id=conversation_id,
-    )
+    events = relay_chat_stream(agent, turn, pool=pool, conversation_id=conversation_id)
     return StreamingResponse(
         events,
         media_type="text/event-stream",

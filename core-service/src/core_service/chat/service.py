@@ -36,6 +36,7 @@ __all__ = [
     "StartedTurn",
     "estimate_tokens",
     "fit_history",
+    "refund_turn",
     "start_turn",
     "store_answer",
 ]
@@ -120,15 +121,23 @@ VALUES ($1, $2, 'assistant', $3, $4, $5, $6, $7, now())
 RETURNING created_at
 """
 
+# The month's count given back when no answer came (the rule of usage.service.release).
+_REFUND_SQL = """
+UPDATE usage_counters SET amount = greatest(amount - 1, 0), updated_at = now()
+WHERE user_id = $1 AND metric = $2 AND period = $3
+"""
+
 _TURNS = TypeAdapter(list[tuple[str, str]])
 
 
 @dataclass(frozen=True)
 class StartedTurn:
-    """The stored user message and the request for the agent."""
+    """The stored user message, the request for the agent, and whose count it took."""
 
     message: MessageRead
     request: ChatRequest
+    user_id: uuid.UUID
+    period: str
 
 
 async def start_turn(
@@ -145,13 +154,14 @@ async def start_turn(
     the month's message quota; nothing is stored then.
     """
     now = utcnow()
+    period = period_of(UsageMetric.MESSAGES, now)
     message_id = uuid.uuid4()
     async with pool.connection() as connection:
         row = await connection.fetchrow(
             _START_TURN_SQL,
             user_id,
             conversation_id,
-            period_of(UsageMetric.MESSAGES, now),
+            period,
             message_id,
             content,
             _title_of(content),
@@ -185,7 +195,16 @@ async def start_turn(
         history=history,
         config=configuration.chat_config(),
     )
-    return StartedTurn(message=message, request=request)
+    return StartedTurn(message=message, request=request, user_id=user_id, period=period)
+
+
+async def refund_turn(pool: DirectPool, *, turn: StartedTurn) -> None:
+    """Give the message back to the month's quota: the agent gave no answer to it.
+
+    The message itself stays in the conversation, so the user sees what they sent.
+    """
+    async with pool.connection() as connection:
+        await connection.execute(_REFUND_SQL, turn.user_id, UsageMetric.MESSAGES.value, turn.period)
 
 
 def _title_of(content: str) -> str:

@@ -15,7 +15,6 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from chatsphere_contracts.v1 import (
-    ChatRequest,
     ChatResponse,
     Citation,
     StreamCitations,
@@ -47,26 +46,35 @@ class _Answer:
 
 async def relay_chat_stream(
     agent: AgentClient,
-    request: ChatRequest,
+    turn: chat_service.StartedTurn,
     *,
     pool: DirectPool,
     conversation_id: uuid.UUID,
 ) -> AsyncIterator[str]:
-    """``token`` and ``citations`` events as they arrive, then ``done`` with the stored message."""
+    """``token`` and ``citations`` events as they arrive, then ``done`` with the stored message.
+
+    When the agent gives no complete answer, the message is given back to the month's quota.
+    """
     answer = _Answer()
+    agent_failed = False
     try:
-        async with agent.chat_stream(request) as events:
+        async with agent.chat_stream(turn.request) as events:
             async for event in events:
                 relayed = _take(event, answer)
                 if relayed is not None:
                     yield relayed
                 if event.event == StreamEventName.ERROR:
-                    return
+                    agent_failed = True
+                    break
     except (AgentUnavailable, AgentRejected) as error:
+        agent_failed = True
         yield _error(error.code, error.detail)
-        return
-    if answer.done is None:
-        yield _error(AgentUnavailable.code, "The assistant stopped before finishing its answer.")
+    if agent_failed or answer.done is None:
+        if not agent_failed:
+            yield _error(
+                AgentUnavailable.code, "The assistant stopped before finishing its answer."
+            )
+        await _refund(pool, turn)
         return
     # Shielded: once the answer is complete it is stored even if the client has gone.
     complete = ChatResponse(
@@ -88,6 +96,14 @@ async def relay_chat_stream(
         yield _error(DatabaseUnavailable.code, DatabaseUnavailable.detail)
         return
     yield _frame(StreamEventName.DONE, StreamDoneMessage(message=stored))
+
+
+async def _refund(pool: DirectPool, turn: chat_service.StartedTurn) -> None:
+    try:
+        await chat_service.refund_turn(pool, turn=turn)
+    except (asyncpg.PostgresError, DatabaseUnavailable):
+        # The response has started: a failed refund is logged, not raised into the stream.
+        _log.warning("quota_refund_failed", exc_info=True)
 
 
 def _take(event: ServerSentEvent, answer: _Answer) -> str | None:
