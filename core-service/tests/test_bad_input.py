@@ -5,6 +5,7 @@ import json
 import httpx
 import pytest
 
+from testsupport.core_content import create_bot
 from testsupport.core_users import signup
 
 
@@ -88,3 +89,29 @@ async def test_an_absurd_offset_is_422_not_a_database_error(core_client: httpx.A
     )
     assert response.status_code == 422
     assert response.json()["fields"][0]["loc"] == ["query", "offset"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"content": "nul \\u0000 inside"}', b'{"content": "lone \\ud800 surrogate"}'],
+    ids=["nul", "surrogate"],
+)
+@pytest.mark.parametrize("path", ["", "/stream"], ids=["message", "stream"])
+async def test_a_chat_message_the_database_cannot_store_is_422_and_not_counted(
+    core_client: httpx.AsyncClient, body: bytes, path: str
+) -> None:
+    user = await signup(core_client)
+    bot = await create_bot(core_client, user)
+    conversation = await core_client.post(
+        f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=user.headers
+    )
+    url = f"/api/v1/conversations/{conversation.json()['id']}/messages"
+    headers = {**user.headers, "content-type": "application/json"}
+
+    response = await core_client.post(f"{url}{path}", content=body, headers=headers)
+    usage = await core_client.get("/api/v1/usage", headers=user.headers)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "ValidationError"
+    assert usage.json()["messages"]["used"] == 0
+    assert (await core_client.get(url, headers=user.headers)).json()["items"] == []

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -169,8 +170,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _is_unstorable_input(exc: Exception) -> bool:
     # SQLSTATE class 22 is "data exception": NUL bytes, out-of-range numbers, overlong values.
-    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "")
-    return sqlstate.startswith("22") or isinstance(getattr(exc, "orig", None), UnicodeError)
+    # The ORM wraps the driver's error (``orig``); the direct pool raises it as it is.
+    driver_error = getattr(exc, "orig", exc)
+    sqlstate = str(getattr(driver_error, "sqlstate", "") or "")
+    return sqlstate.startswith("22") or isinstance(driver_error, UnicodeError)
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
@@ -185,4 +188,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StatementError, _database_error)
     app.add_exception_handler(PoolTimeout, _database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatsphere_contracts.v1 import MAX_MESSAGE_CHARS
+from chatsphere_contracts.v1 import MAX_MESSAGE_CHARS, StorableText
 from core_service.conversations.models import MessageRole
 
 __all__ = [
@@ -74,4 +74,4 @@ class MessageCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    content: StorableText = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
