@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Response, status
 
 from core_service.auth.dependencies import CurrentUser, TokenSubject
-from core_service.auth.exceptions import InvalidToken
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
@@ -26,8 +25,6 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 async def list_bots(user_id: TokenSubject, pool: DirectPoolDep, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
     listing = await bots_service.list_bots(pool, owner_id=user_id, page=page)
-    if listing is None:
-        raise InvalidToken
     return Page[BotRead](
         items=listing.bots, total=listing.total, limit=page.limit, offset=page.offset
     )

@@ -8,6 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_service.auth.exceptions import InvalidToken
 from core_service.bots.configuration import merge_configuration
 from core_service.bots.models import Bot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
@@ -72,14 +73,12 @@ async def get_bot(session: AsyncSession, *, bot_id: uuid.UUID, owner_id: uuid.UU
     return found.one_or_none()
 
 
-async def list_bots(
-    pool: DirectPool, *, owner_id: uuid.UUID, page: PageParams
-) -> BotListing | None:
-    """One page of the owner's bots, newest first; None when the owner is gone or inactive."""
+async def list_bots(pool: DirectPool, *, owner_id: uuid.UUID, page: PageParams) -> BotListing:
+    """One page of the owner's bots, newest first; 401 when the owner is gone or inactive."""
     async with pool.connection() as connection:
         row = await connection.fetchrow(LIST_BOTS_SQL, owner_id, page.limit, page.offset)
     if row is None or not row["is_active"]:
-        return None
+        raise InvalidToken
     return BotListing(bots=_BOT_LIST.validate_json(row["items"]), total=row["total"])
 
 
