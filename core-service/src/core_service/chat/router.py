@@ -48,9 +48,7 @@ async def send_message(
     except (AgentUnavailable, AgentRejected):
         await chat_service.refund_turn(pool, turn=turn)
         raise
-    assistant_message = await chat_service.store_answer(
-        pool, conversation_id=conversation_id, answer=answer
-    )
+    assistant_message = await chat_service.store_answer(pool, turn=turn, answer=answer)
     return ChatTurn(user_message=turn.message, assistant_message=assistant_message)
 
 
@@ -75,7 +73,7 @@ async def stream_message(
         content=body.content,
         settings=settings,
     )
-    events = relay_chat_stream(agent, turn, pool=pool, conversation_id=conversation_id)
+    events = relay_chat_stream(agent, turn, pool=pool)
     return StreamingResponse(
         events,
         media_type="text/event-stream",

@@ -212,13 +212,12 @@ def _title_of(content: str) -> str:
     return stripped.splitlines()[0][:_TITLE_CHARS] if stripped else ""
 
 
-async def store_answer(
-    pool: DirectPool, *, conversation_id: uuid.UUID, answer: ChatResponse
-) -> MessageRead:
+async def store_answer(pool: DirectPool, *, turn: StartedTurn, answer: ChatResponse) -> MessageRead:
     """Store the assistant's answer with its citations and token usage (one statement).
 
     404 when the conversation was deleted while the agent answered.
     """
+    conversation_id = turn.message.conversation_id
     message_id = uuid.uuid4()
     citations = [citation.model_dump(mode="json") for citation in answer.citations]
     try:

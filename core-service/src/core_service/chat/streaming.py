@@ -6,7 +6,6 @@ half: a conversation holds either the whole answer or none of it.
 """
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -49,7 +48,6 @@ async def relay_chat_stream(
     turn: chat_service.StartedTurn,
     *,
     pool: DirectPool,
-    conversation_id: uuid.UUID,
 ) -> AsyncIterator[str]:
     """``token`` and ``citations`` events as they arrive, then ``done`` with the stored message.
 
@@ -84,9 +82,7 @@ async def relay_chat_stream(
         model=answer.done.model,
     )
     try:
-        stored = await asyncio.shield(
-            chat_service.store_answer(pool, conversation_id=conversation_id, answer=complete)
-        )
+        stored = await asyncio.shield(chat_service.store_answer(pool, turn=turn, answer=complete))
     except ConversationNotFound:
         yield _error("NotFound", "The conversation was deleted while the answer was written.")
         return
