@@ -1,7 +1,7 @@
 """Small factories for the bots/documents/chat tests: files, bots, uploads and a worker."""
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -87,10 +87,17 @@ async def upload(
 
 @asynccontextmanager
 async def core_client_with_agent(
-    settings: Settings, agent: AgentHarness
+    settings: Settings,
+    agent: AgentHarness,
+    *,
+    in_front: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A started core app built with ``settings`` that reaches the in-process agent."""
-    app = create_app(settings, agent_transport=agent.transport)
+    """A started core app built with ``settings`` that reaches the in-process agent.
+
+    ``in_front`` wraps the agent's transport (a test that acts as requests reach the agent).
+    """
+    transport = agent.transport if in_front is None else in_front(agent.transport)
+    app = create_app(settings, agent_transport=transport)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message
 
 from core_service.config import Settings
-from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import (
     core_client_with_agent,
@@ -421,19 +420,16 @@ class _DeletesTheConversation(httpx.AsyncBaseTransport):
 async def test_a_conversation_deleted_while_the_agent_answers_keeps_no_orphan_answer(
     core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness, streamed: bool
 ) -> None:
-    app = create_app(
-        core_settings, agent_transport=_DeletesTheConversation(agent.transport, core_db)
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
-            user = await signup(client)
-            bot = await create_bot(client, user)
-            conversation_id = await _conversation(client, user, bot["id"])
-            url = f"/api/v1/conversations/{conversation_id}/messages"
-            answer = await client.post(
-                f"{url}/stream" if streamed else url, json={"content": "hi"}, headers=user.headers
-            )
+    async with core_client_with_agent(
+        core_settings, agent, in_front=lambda inner: _DeletesTheConversation(inner, core_db)
+    ) as client:
+        user = await signup(client)
+        bot = await create_bot(client, user)
+        conversation_id = await _conversation(client, user, bot["id"])
+        url = f"/api/v1/conversations/{conversation_id}/messages"
+        answer = await client.post(
+            f"{url}/stream" if streamed else url, json={"content": "hi"}, headers=user.headers
+        )
     async with core_db.connect() as connection:
         messages = await connection.scalar(text("SELECT count(*) FROM messages"))
 
