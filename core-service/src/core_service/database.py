@@ -154,7 +154,15 @@ class DirectPool:
         """A pooled connection in autocommit; ``DatabaseUnavailable`` when the database is away."""
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as connection:
-                yield connection
+                try:
+                    yield connection
+                except asyncpg.PostgresError:
+                    raise  # the server refused the statement; the connection is idle again
+                except BaseException:
+                    # Interrupted mid-operation (connection lost, cancelled, ...): its state is
+                    # unknown and the skipped reset query would not find out, so it is not reused.
+                    connection.terminate()
+                    raise
         except _DRIVER_UNAVAILABLE as error:
             raise DatabaseUnavailable from error
 
