@@ -110,10 +110,13 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     )
 
 
-# Besides _UNREACHABLE: the connection lost mid-query, or the statement timeout hit.
+# Besides _UNREACHABLE: the connection lost mid-query, or the statement timeout hit. A pooled
+# connection that the server closed while it sat idle (a shutdown) fails its next statement with
+# InternalClientError ("another operation is in progress") rather than a connection error.
 _DRIVER_UNAVAILABLE = (
     *_UNREACHABLE,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.QueryCanceledError,
     TimeoutError,
 )
