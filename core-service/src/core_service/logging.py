@@ -2,14 +2,61 @@
 
 import logging
 import sys
+import threading
 
 import structlog
 
 __all__ = ["configure_logging"]
 
+# Our own events skip the stdlib ``logging`` machinery (record objects, caller lookup and a
+# formatter copy cost about as much as the rest of a cached read); third-party libraries still
+# log through ``logging`` and get the same renderer.
+_WRITE_LOCK = threading.Lock()
+
+
+def _write_line(line: str) -> None:
+    """One whole line to the current ``sys.stdout``, flushed.
+
+    The stream is looked up per line, so that loggers cached before stdout was replaced (as in
+    captured test output) follow it; one lock keeps lines from threads whole.
+    """
+    with _WRITE_LOCK:
+        stream = sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+
+class _StdoutLogger:
+    """The structlog logger of our own events: each rendered event is one line on stdout."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        _write_line(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+class _StdoutHandler(logging.Handler):
+    """The stdlib handler of third-party records: the same lines through the same writer."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _write_line(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must not raise; stdlib reports it instead
+            self.handleError(record)
+
+
+def _stdout_logger(*args: object) -> _StdoutLogger:
+    return _StdoutLogger(str(args[0]) if args else "root")
+
 
 def configure_logging(*, level: str, json_output: bool) -> None:
-    """Route stdlib and structlog output through one JSON (or console) renderer."""
+    """Render our events and stdlib records with one JSON (or console) renderer to stdout."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -20,10 +67,11 @@ def configure_logging(*, level: str, json_output: bool) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
     )
+    numeric_level = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        logger_factory=_stdout_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -34,11 +82,11 @@ def configure_logging(*, level: str, json_output: bool) -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(numeric_level)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

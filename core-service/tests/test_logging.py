@@ -1,0 +1,53 @@
+"""Our own events: JSON lines on stdout, filtered by level, with tracebacks; stdlib records too."""
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from core_service.logging import configure_logging
+
+
+@pytest.fixture
+def warning_level() -> Iterator[None]:
+    configure_logging(level="WARNING", json_output=True)
+    yield
+    configure_logging(level="INFO", json_output=True)
+
+
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.usefixtures("warning_level")
+def test_events_below_the_level_are_dropped_and_the_rest_are_json_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A logger name no other test used: structlog caches a logger's configuration on first use.
+    log = structlog.get_logger("core_service.tests.level")
+    structlog.contextvars.bind_contextvars(request_id="abc")
+    try:
+        log.info("hidden")
+        log.warning("shown", count=2)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed")
+        logging.getLogger("some.library").info("hidden too")
+        logging.getLogger("some.library").warning("from a library")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    lines = _lines(capsys)
+    assert [line["event"] for line in lines] == ["shown", "failed", "from a library"]
+    shown = lines[0]
+    assert shown["count"] == 2
+    assert shown["level"] == "warning"
+    assert shown["logger"] == "core_service.tests.level"
+    assert shown["request_id"] == "abc"
+    assert str(shown["timestamp"]).endswith("Z")
+    assert "ValueError: boom" in str(lines[1]["exception"])
+    assert lines[2]["logger"] == "some.library"
+    assert lines[2]["request_id"] == "abc"
