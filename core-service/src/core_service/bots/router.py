@@ -1,12 +1,12 @@
 """``/api/v1/bots``."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from core_service.auth.dependencies import CurrentUser, TokenSubject
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
-from core_service.database import DirectPoolDep, SessionDep
+from core_service.database import SessionDep, direct_pool
 from core_service.pagination import Page, PageQuery
 
 __all__ = ["router"]
@@ -22,9 +22,9 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("")
-async def list_bots(user_id: TokenSubject, pool: DirectPoolDep, page: PageQuery) -> Page[BotRead]:
+async def list_bots(request: Request, user_id: TokenSubject, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
-    listing = await bots_service.list_bots(pool, owner_id=user_id, page=page)
+    listing = await bots_service.list_bots(direct_pool(request), owner_id=user_id, page=page)
     return Page[BotRead](
         items=listing.bots, total=listing.total, limit=page.limit, offset=page.offset
     )

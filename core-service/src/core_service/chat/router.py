@@ -2,7 +2,7 @@
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from core_service.agent_client.dependencies import AgentDep
@@ -12,7 +12,7 @@ from core_service.chat import service as chat_service
 from core_service.chat.schemas import ChatTurn
 from core_service.chat.streaming import relay_chat_stream
 from core_service.conversations.schemas import MessageCreate
-from core_service.database import DirectPoolDep
+from core_service.database import direct_pool
 
 __all__ = ["router"]
 
@@ -29,11 +29,12 @@ async def send_message(
     conversation_id: uuid.UUID,
     body: MessageCreate,
     user_id: TokenSubject,
-    pool: DirectPoolDep,
     settings: AppSettings,
     agent: AgentDep,
+    request: Request,
 ) -> ChatTurn:
     """Send a message and get the bot's answer with its citations."""
+    pool = direct_pool(request)
     # Stored (and committed) before the agent call: the message survives an agent failure,
     # and nothing stays locked while the model thinks.
     turn = await chat_service.start_turn(
@@ -61,11 +62,12 @@ async def stream_message(
     conversation_id: uuid.UUID,
     body: MessageCreate,
     user_id: TokenSubject,
-    pool: DirectPoolDep,
     settings: AppSettings,
     agent: AgentDep,
+    request: Request,
 ) -> StreamingResponse:
     """Send a message; the answer arrives as ``token``, ``citations`` and ``done`` events."""
+    pool = direct_pool(request)
     turn = await chat_service.start_turn(
         pool,
         user_id=user_id,
