@@ -12,7 +12,7 @@ from agent_service.errors import install_error_handlers
 from agent_service.gc_tuning import tuned_garbage_collector
 from agent_service.logging import configure_logging
 from agent_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from agent_service.observability import install_observability
+from agent_service.observability import FASTAPI_NATIVE_TELEMETRY, install_observability
 from agent_service.routing.chat import router as chat_router
 from agent_service.routing.embeddings import router as embeddings_router
 from agent_service.routing.health import router as health_router
@@ -47,7 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await app.state.pool.close()
             _log.info("agent_stopped")
 
-    app = FastAPI(title="ChatSphere agent API", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="ChatSphere agent API",
+        version=__version__,
+        lifespan=lifespan,
+        telemetry=FASTAPI_NATIVE_TELEMETRY,
+    )
     app.state.settings = settings
     app.state.pool = None
     install_error_handlers(app)

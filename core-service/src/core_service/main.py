@@ -23,7 +23,7 @@ from core_service.gc_tuning import tuned_garbage_collector
 from core_service.health.router import router as health_router
 from core_service.logging import configure_logging
 from core_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from core_service.observability import install_observability
+from core_service.observability import FASTAPI_NATIVE_TELEMETRY, install_observability
 
 __all__ = ["create_app"]
 
@@ -69,6 +69,7 @@ def create_app(
         title="ChatSphere core API",
         version=__version__,
         lifespan=lifespan,
+        telemetry=FASTAPI_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     install_error_handlers(app)

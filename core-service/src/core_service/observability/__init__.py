@@ -1,13 +1,19 @@
 """Metrics and traces for the core service: one ``install_observability`` call wires both."""
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.middleware import Middleware
 
 from core_service.config import Settings
 from core_service.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
 from core_service.observability.tracing import configure_tracing, tracing_enabled
 
-__all__ = ["install_observability"]
+__all__ = ["FASTAPI_NATIVE_TELEMETRY", "install_observability"]
+
+# FastAPI's own OpenTelemetry support stays off: our instrumentation traces with its own provider
+# and Prometheus counts requests, so it would only repeat them; and it looks up the global
+# providers on every request.
+FASTAPI_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def install_observability(app: FastAPI, settings: Settings) -> None:
