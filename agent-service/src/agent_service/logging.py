@@ -10,8 +10,9 @@ __all__ = ["configure_logging"]
 
 # Our own events skip the stdlib ``logging`` machinery (record objects, caller lookup and a
 # formatter copy cost about as much as the rest of a cached read); third-party libraries still
-# log through ``logging`` and get the same renderer.
-_WRITE_LOCK = threading.Lock()
+# log through ``logging`` and get the same renderer. Re-entrant, as stdlib handlers' locks are: a
+# signal handler that logs while this thread writes must not deadlock.
+_WRITE_LOCK = threading.RLock()
 
 
 def _write_line(line: str) -> None:
