@@ -1,5 +1,6 @@
 """Gemini embeddings and chat through their real REST wire format (pytest-httpx at the boundary)."""
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
+from agent_service.gemini_transport import gemini_client_args
 from agent_service.ingestion.embedders import HashEmbedder
 from chatsphere_contracts import v1
 
@@ -270,3 +272,18 @@ async def test_a_stream_failing_midway_ends_with_an_error_event(
             },
         ),
     ]
+
+
+def test_the_gemini_transport_serves_the_sync_and_the_async_client(httpx_mock: HTTPXMock) -> None:
+    # google-genai hands the one transport in client_args to both of its httpx clients.
+    httpx_mock.add_response(url=GENERATE_URL, json={"ok": True}, is_reusable=True)
+    transport = gemini_client_args()["transport"]
+
+    async def post_async() -> Any:
+        async with httpx.AsyncClient(transport=transport) as async_client:
+            return (await async_client.post(GENERATE_URL)).json()
+
+    with httpx.Client(transport=transport) as sync_client:
+        assert sync_client.post(GENERATE_URL).json() == {"ok": True}
+    assert asyncio.run(post_async()) == {"ok": True}
+    assert len(httpx_mock.get_requests(url=GENERATE_URL)) == 2

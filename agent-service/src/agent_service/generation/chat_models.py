@@ -7,6 +7,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from agent_service.config import ChatProviderKind, Settings
+from agent_service.gemini_transport import gemini_client_args
 from agent_service.observability.instrumentation import LlmMetricsCallback
 
 __all__ = ["ChatModelFactory"]
@@ -66,6 +67,7 @@ class ChatModelFactory:
                 # The adapter passes this on as google-genai's attempts, which count the first.
                 max_retries=settings.provider_max_retries + 1,
                 callbacks=[self._metrics],
+                client_args=gemini_client_args(),
             )
         return ChatOpenAI(
             model_name=model,

@@ -7,6 +7,7 @@ import numpy as np
 from langchain_google_genai import GoogleGenerativeAIEmbeddings
 from pydantic import SecretStr
 
+from agent_service.gemini_transport import gemini_client_args
 from agent_service.ingestion.embedders import Matrix
 from agent_service.ingestion.retry import CallPolicy
 
@@ -29,7 +30,10 @@ class GeminiEmbedder:
         batch_size: int = GEMINI_MAX_BATCH,
     ) -> None:
         self._client = GoogleGenerativeAIEmbeddings(
-            model=model, google_api_key=api_key, output_dimensionality=dimensions
+            model=model,
+            google_api_key=api_key,
+            output_dimensionality=dimensions,
+            client_args=gemini_client_args(),
         )
         self._model = model
         self._dimensions = dimensions
