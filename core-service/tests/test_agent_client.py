@@ -1,6 +1,13 @@
-"""The agent client at its HTTP boundary: auth, request id, timeouts, retries and errors."""
+"""The agent client at its HTTP boundary: auth, request id, timeouts, retries and errors.
+
+Most tests fake the agent with pytest-httpx, which stands in for httpx's own transport; the
+last ones run the client as deployed (over aiohttp) against a loopback stub of the agent.
+"""
 
 import json
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -12,6 +19,7 @@ from chatsphere_contracts.v1 import ChatRequest, DeleteRequest, IndexChunk, Upse
 from core_service.agent_client.client import AgentClient, create_agent_http_client
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.config import Environment, Settings
+from testsupport.stub_agent import running_slow_agent
 
 AGENT = "http://agent.test"
 UPSERT = UpsertRequest(
@@ -19,16 +27,21 @@ UPSERT = UpsertRequest(
 )
 
 
-@pytest.fixture
-async def agent() -> AgentClient:
-    settings = Settings(
+def _settings(agent_url: str = AGENT, *, read_timeout_s: float = 45) -> Settings:
+    return Settings(
         environment=Environment.TEST,
-        agent_url=AGENT,
+        agent_url=agent_url,
         agent_api_key=SecretStr("a-test-service-key"),
         agent_connect_timeout_s=1.5,
-        agent_read_timeout_s=45,
+        agent_read_timeout_s=read_timeout_s,
     )
-    return AgentClient(create_agent_http_client(settings), retry_attempts=3)
+
+
+@pytest.fixture
+async def agent() -> AsyncIterator[AgentClient]:
+    http = create_agent_http_client(_settings(), transport=httpx.AsyncHTTPTransport())
+    yield AgentClient(http, retry_attempts=3)
+    await http.aclose()
 
 
 async def test_calls_carry_the_service_key_and_the_request_id(
@@ -123,3 +136,68 @@ async def test_a_stream_that_cannot_start_is_agent_unavailable(
     with pytest.raises(AgentUnavailable):
         async with agent.chat_stream(ChatRequest(namespace="bot-1", message="hi")):
             pass
+
+
+@pytest.fixture
+async def deployed_client() -> AsyncIterator[Callable[..., AgentClient]]:
+    """Agent clients as deployed (default transport), closed at the end."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make(agent_url: str, *, read_timeout_s: float = 45) -> AgentClient:
+        http = create_agent_http_client(_settings(agent_url, read_timeout_s=read_timeout_s))
+        opened.append(http)
+        return AgentClient(http, retry_attempts=1)
+
+    yield make
+    for http in opened:
+        await http.aclose()
+
+
+async def test_the_deployed_transport_answers_a_chat_with_the_service_key(
+    deployed_client: Callable[..., AgentClient],
+) -> None:
+    with running_slow_agent(tokens=["Hello ", "there"]) as stub:
+        agent = deployed_client(stub.url)
+        answers = [await agent.chat(ChatRequest(namespace="bot-1", message="hi")) for _ in range(3)]
+    assert [answer.answer for answer in answers] == ["Hello there"] * 3
+    assert answers[0].model == "slow-stub"
+
+
+async def test_the_deployed_transport_streams_events_as_they_are_sent(
+    deployed_client: Callable[..., AgentClient],
+) -> None:
+    with running_slow_agent(tokens=["a", "b", "c", "d"], token_interval_s=0.2) as stub:
+        agent = deployed_client(stub.url)
+        started = time.perf_counter()
+        arrivals: list[tuple[str, float]] = []
+        async with agent.chat_stream(ChatRequest(namespace="bot-1", message="hi")) as events:
+            async for event in events:
+                arrivals.append((event.event, time.perf_counter() - started))
+    assert [name for name, _ in arrivals] == ["token"] * 4 + ["citations", "done"]
+    # The stub sleeps 0.2 s after each token: a buffered stream would deliver all at the end.
+    assert arrivals[0][1] < 0.5 < arrivals[-1][1]
+
+
+async def test_the_deployed_transport_turns_a_refused_connection_into_agent_unavailable(
+    deployed_client: Callable[..., AgentClient],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    agent = deployed_client(f"http://127.0.0.1:{closed_port}")
+    with pytest.raises(AgentUnavailable):
+        await agent.chat(ChatRequest(namespace="bot-1", message="hi"))
+    with pytest.raises(AgentUnavailable):
+        async with agent.chat_stream(ChatRequest(namespace="bot-1", message="hi")):
+            pass
+
+
+async def test_the_deployed_transport_keeps_the_read_timeout(
+    deployed_client: Callable[..., AgentClient],
+) -> None:
+    with running_slow_agent(tokens=["x"], upsert_delay_s=1.5) as stub:
+        agent = deployed_client(stub.url, read_timeout_s=0.3)
+        started = time.perf_counter()
+        with pytest.raises(AgentUnavailable):
+            await agent.upsert(UPSERT)
+        assert time.perf_counter() - started < 1.2

@@ -52,6 +52,7 @@ def create_app(
         app.state.direct_pool = direct_pool
         app.state.verified_tokens = VerifiedTokens()
         agent_http = create_agent_http_client(settings, transport=agent_transport)
+        app.state.agent_http = agent_http
         app.state.agent_client = AgentClient(
             agent_http, retry_attempts=settings.agent_retry_attempts
         )

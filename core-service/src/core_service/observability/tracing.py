@@ -1,7 +1,7 @@
 """OpenTelemetry tracing, on only when ``CORE_OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
 
-Incoming ``traceparent`` headers are honoured, spans go to an OTLP/HTTP collector, outgoing httpx
-calls (core → agent) carry ``traceparent``, and log lines of a traced request carry its trace id.
+Incoming ``traceparent`` headers are honoured, spans go to an OTLP/HTTP collector, outgoing calls
+to the agent carry ``traceparent``, and log lines of a traced request carry its trace id.
 """
 
 from collections.abc import AsyncIterator
@@ -46,23 +46,27 @@ def configure_tracing(app: FastAPI, settings: Settings) -> None:
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(f"{endpoint}/v1/traces")))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_URLS)
     app.user_middleware.append(Middleware(TraceLogContextMiddleware))
-    _instrument_httpx_while_running(app, provider)
+    _instrument_agent_client_while_running(app, provider)
 
 
-def _instrument_httpx_while_running(app: FastAPI, provider: TracerProvider) -> None:
-    """httpx instrumentation is process-wide, so it lives exactly as long as the app runs."""
+def _instrument_agent_client_while_running(app: FastAPI, provider: TracerProvider) -> None:
+    """Trace the calls of the app's agent client (``app.state.agent_http``, made at start-up).
+
+    The client itself is instrumented: the process-wide instrumentation only patches httpx's
+    own transport, and the agent client runs over aiohttp's.
+    """
     inner_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        instrumentor = HTTPXClientInstrumentor()
-        instrumentor.instrument(tracer_provider=provider)
         try:
             # The apps keep their resources on app.state, never in lifespan state.
             async with inner_lifespan(app):
+                HTTPXClientInstrumentor.instrument_client(
+                    app.state.agent_http, tracer_provider=provider
+                )
                 yield
         finally:
-            instrumentor.uninstrument()
             provider.shutdown()
 
     app.router.lifespan_context = lifespan
