@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent_service.generation.answers import citation_for
-from agent_service.ingestion.embedders import lexical_features
+from agent_service.ingestion.embedders import lexical_features, term_features
 from agent_service.ingestion.text import content_terms
 from agent_service.retrieval.store import StoredMatch
 from chatsphere_contracts.v1 import Citation
@@ -65,15 +65,19 @@ def _best_sentences(question: str, passages: Sequence[StoredMatch]) -> list[_Can
     wanted = set(content_terms(question))
     if not wanted:
         return []
-    query = _weights(question)
-    candidates = [
-        _Candidate(sentence, index, position, _cosine(query, _weights(sentence)))
-        for index, passage in enumerate(passages)
-        for position, sentence in enumerate(_sentences(passage.text))
-        if wanted.intersection(content_terms(sentence))
-    ]
-    relevant = [c for c in candidates if c.similarity >= _MIN_SIMILARITY]
-    best = sorted(relevant, key=lambda c: (-c.similarity, c.passage, c.position))
+    query = _weights(lexical_features(question))
+    candidates = []
+    for index, passage in enumerate(passages):
+        for position, sentence in enumerate(_sentences(passage.text)):
+            # Each sentence is tokenised once: the terms decide whether it is a candidate at
+            # all, and are its features when it is.
+            terms = content_terms(sentence)
+            if wanted.isdisjoint(terms):
+                continue
+            similarity = _cosine(query, _weights(term_features(terms)))
+            if similarity >= _MIN_SIMILARITY:
+                candidates.append(_Candidate(sentence, index, position, similarity))
+    best = sorted(candidates, key=lambda c: (-c.similarity, c.passage, c.position))
     return best[:_MAX_SENTENCES]
 
 
@@ -82,8 +86,7 @@ def _sentences(text: str) -> list[str]:
     return [piece[:_MAX_SENTENCE_CHARS] for piece in pieces if len(piece) > 1]
 
 
-def _weights(text: str) -> dict[str, float]:
-    counts: Counter[str] = lexical_features(text)
+def _weights(counts: Counter[str]) -> dict[str, float]:
     return {feature: 1.0 + math.log(count) for feature, count in counts.items()}
 
 

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from agent_service.ingestion.text import content_terms, words
 
-__all__ = ["Embedder", "HashEmbedder", "Matrix", "lexical_features"]
+__all__ = ["Embedder", "HashEmbedder", "Matrix", "lexical_features", "term_features"]
 
 Matrix = npt.NDArray[np.float32]
 """One row per text, L2-normalised."""
@@ -51,7 +51,11 @@ _BIGRAM_WEIGHT = 0.5
 def lexical_features(text: str) -> Counter[str]:
     """Weighted uni- and bi-grams of the content words; bigrams count half, to favour words."""
     # A text of stopwords only still needs a direction: a zero vector has no cosine similarity.
-    terms = content_terms(text) or words(text) or ["<empty>"]
+    return term_features(content_terms(text) or words(text) or ["<empty>"])
+
+
+def term_features(terms: Sequence[str]) -> Counter[str]:
+    """``lexical_features`` of terms already found."""
     features: Counter[str] = Counter(terms)
     for first, second in zip(terms, terms[1:], strict=False):
         features[f"{first} {second}"] += 1
