@@ -86,6 +86,7 @@ class AgentClient:
     def __init__(self, http: httpx.AsyncClient, *, retry_attempts: int = 3) -> None:
         self._http = http
         self._retry_attempts = retry_attempts
+        self._urls: dict[str, httpx.URL] = {}
 
     def with_retry_attempts(self, attempts: int) -> "AgentClient":
         """The same connection pool with another retry budget (the worker retries on its own)."""
@@ -117,7 +118,7 @@ class AgentClient:
         try:
             async with self._http.stream(
                 "POST",
-                "/v1/chat/stream",
+                self._url("/v1/chat/stream"),
                 content=request.model_dump_json(),
                 headers={"Content-Type": "application/json"},
             ) as response:
@@ -153,13 +154,21 @@ class AgentClient:
                 return await call()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
+    def _url(self, path: str) -> httpx.URL:
+        # httpx parses a relative URL and merges it with the base URL on every request, in pure
+        # Python (about 20 us of 32 per request built); an absolute URL object goes as it is.
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self._http.build_request("POST", path).url
+        return url
+
     async def _post(self, path: str, request: BaseModel, model: type[ResponseT]) -> ResponseT:
         started = time.perf_counter()
         outcome = "unavailable"
         try:
             try:
                 response = await self._http.post(
-                    path,
+                    self._url(path),
                     content=request.model_dump_json(),
                     headers={"Content-Type": "application/json"},
                 )
