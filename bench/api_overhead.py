@@ -14,6 +14,7 @@ import httpx
 from bench.harness import (
     LoadResult,
     embedded_database,
+    mean_of,
     print_table,
     run_locust,
     set_plan,
@@ -83,24 +84,19 @@ def _load(label: str, url: str, token: str) -> LoadResult:
     )
 
 
-def _mean(results: list[LoadResult], attribute: str) -> float:
-    values: list[float] = [getattr(result, attribute) for result in results]
-    return round(sum(values) / len(values), 1)
-
-
 def _report(ours: list[LoadResult], floor: list[LoadResult]) -> None:
     rows = []
     for name, results in (("floor: Starlette + asyncpg", floor), ("core GET /api/v1/bots", ours)):
         rows.append(
             [
                 name,
-                _mean(results, "requests_per_s"),
-                _mean(results, "p50_ms"),
-                _mean(results, "p99_ms"),
+                mean_of(results, "requests_per_s"),
+                mean_of(results, "p50_ms"),
+                mean_of(results, "p99_ms"),
                 sum(r.failures for r in results),
             ]
         )
-    ratio = round(_mean(ours, "requests_per_s") / _mean(floor, "requests_per_s"), 3)
+    ratio = round(mean_of(ours, "requests_per_s") / mean_of(floor, "requests_per_s"), 3)
     print_table(
         f"API overhead: {USERS} users, {SECONDS} s x {ROUNDS} rounds each (means)",
         ["server", "req/s", "p50 ms", "p99 ms", "failures"],

@@ -146,6 +146,13 @@ class LoadResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def mean_of(results: Sequence[LoadResult], attribute: str) -> float:
+    """The mean of one figure over rounds (they alternate with the baseline's, so that a noisy
+    minute on the machine weighs on both)."""
+    values: list[float] = [getattr(result, attribute) for result in results]
+    return round(sum(values) / len(values), 2)
+
+
 def run_locust(
     label: str,
     *,
