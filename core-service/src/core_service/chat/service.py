@@ -71,6 +71,12 @@ def fit_history(turns: Sequence[tuple[str, str]], *, token_budget: int) -> list[
 # as it was before the statement, so the history read here is the one before this message.
 # $1 user, $2 conversation, $3 month, $4 message id, $5 content, $6 title for an untitled
 # conversation, $7 history length, $8 the plan of users without one, $9 the metric.
+#
+# It commits without waiting for its WAL to reach the disk (``synchronous_commit`` off for this
+# transaction only): about 0.1 ms less per turn. Nothing the client is told depends on it alone:
+# the answer's insert, or the refund when there is none, commits synchronously before the
+# response, and flushing the WAL up to that commit flushes this one too, as it comes earlier.
+# A database crash in between loses an unanswered turn the client saw fail.
 _START_TURN_SQL = """
 WITH owner AS (
     SELECT u.id,
@@ -105,7 +111,8 @@ WITH owner AS (
     WHERE conversation_id = (SELECT id FROM conversation)
     ORDER BY sequence DESC LIMIT $7
 )
-SELECT EXISTS (SELECT 1 FROM owner) AS owner_active,
+SELECT set_config('synchronous_commit', 'off', true) AS commit_mode,
+       EXISTS (SELECT 1 FROM owner) AS owner_active,
        (SELECT cap FROM owner) AS cap,
        (SELECT bot_id FROM conversation) AS bot_id,
        (SELECT configuration::text FROM conversation) AS configuration,
@@ -114,6 +121,7 @@ SELECT EXISTS (SELECT 1 FROM owner) AS owner_active,
         FROM history)::text AS history
 """
 
+# Commits synchronously (the session default): the response acknowledges this answer.
 _STORE_ANSWER_SQL = """
 INSERT INTO messages
     (id, conversation_id, role, content, citations, input_tokens, output_tokens, model, created_at)
