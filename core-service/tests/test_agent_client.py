@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 
 from chatsphere_contracts.v1 import ChatRequest, DeleteRequest, IndexChunk, UpsertRequest
-from core_service.agent_client.client import AgentClient, create_agent_http_client
+from core_service.agent_client.client import AgentClient, create_agent_client
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.config import Environment, Settings
 from testsupport.stub_agent import running_slow_agent
@@ -39,9 +39,11 @@ def _settings(agent_url: str = AGENT, *, read_timeout_s: float = 45) -> Settings
 
 @pytest.fixture
 async def agent() -> AsyncIterator[AgentClient]:
-    http = create_agent_http_client(_settings(), transport=httpx.AsyncHTTPTransport())
-    yield AgentClient(http, retry_attempts=3)
-    await http.aclose()
+    client = create_agent_client(
+        _settings(), transport=httpx.AsyncHTTPTransport(), retry_attempts=3
+    )
+    yield client
+    await client.aclose()
 
 
 async def test_calls_carry_the_service_key_and_the_request_id(
@@ -141,16 +143,16 @@ async def test_a_stream_that_cannot_start_is_agent_unavailable(
 @pytest.fixture
 async def deployed_client() -> AsyncIterator[Callable[..., AgentClient]]:
     """Agent clients as deployed (default transport), closed at the end."""
-    opened: list[httpx.AsyncClient] = []
+    opened: list[AgentClient] = []
 
     def make(agent_url: str, *, read_timeout_s: float = 45) -> AgentClient:
-        http = create_agent_http_client(_settings(agent_url, read_timeout_s=read_timeout_s))
-        opened.append(http)
-        return AgentClient(http, retry_attempts=1)
+        settings = _settings(agent_url, read_timeout_s=read_timeout_s)
+        opened.append(create_agent_client(settings, retry_attempts=1))
+        return opened[-1]
 
     yield make
-    for http in opened:
-        await http.aclose()
+    for client in opened:
+        await client.aclose()
 
 
 async def test_the_deployed_transport_answers_a_chat_with_the_service_key(

@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI
 
 from core_service import __version__
-from core_service.agent_client.client import AgentClient, create_agent_http_client
+from core_service.agent_client.client import create_agent_client
 from core_service.api import include_api_routers
 from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings, get_settings
@@ -51,17 +51,15 @@ def create_app(
         await direct_pool.open()
         app.state.direct_pool = direct_pool
         app.state.verified_tokens = VerifiedTokens()
-        agent_http = create_agent_http_client(settings, transport=agent_transport)
-        app.state.agent_http = agent_http
-        app.state.agent_client = AgentClient(
-            agent_http, retry_attempts=settings.agent_retry_attempts
-        )
+        agent_client = create_agent_client(settings, transport=agent_transport)
+        app.state.agent_client = agent_client
+        app.state.agent_http = agent_client.http
         _log.info("core_started", environment=settings.environment.value)
         try:
             with tuned_garbage_collector(enabled=settings.gc_tuning):
                 yield
         finally:
-            await agent_http.aclose()
+            await agent_client.aclose()
             await direct_pool.close()
             await engine.dispose()
             _log.info("core_stopped")

@@ -22,7 +22,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from core_service.agent_client.client import AgentClient, create_agent_http_client
+from core_service.agent_client.client import AgentClient, create_agent_client
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.config import Settings
 from core_service.database import create_engine, create_sessionmaker
@@ -197,10 +197,9 @@ def _attempt_state(attempt_number: int) -> RetryCallState:
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     """Run ``worker_concurrency`` workers until ``stop`` is set, then close the connections."""
     engine = create_engine(settings)
-    http = create_agent_http_client(settings)
     sessionmaker = create_sessionmaker(engine)
     # The worker retries on its own terms; the client does not retry underneath it.
-    agent = AgentClient(http, retry_attempts=1)
+    agent = create_agent_client(settings, retry_attempts=1)
     workers = [
         Worker(sessionmaker=sessionmaker, agent=agent, settings=settings)
         for _ in range(settings.worker_concurrency)
@@ -212,5 +211,5 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
             worker.stop.set()
         await asyncio.gather(*tasks)
     finally:
-        await http.aclose()
+        await agent.aclose()
         await engine.dispose()
