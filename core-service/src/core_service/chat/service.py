@@ -76,7 +76,7 @@ def fit_history(turns: Sequence[tuple[str, str]], *, token_budget: int) -> list[
 # transaction only): about 0.1 ms less per turn. Nothing the client is told depends on it alone:
 # the answer's insert, or the refund when there is none, commits synchronously before the
 # response, and flushing the WAL up to that commit flushes this one too, as it comes earlier.
-# A database crash in between loses an unanswered turn the client saw fail.
+# A database crash in between can lose only a turn whose answer the client never got.
 _START_TURN_SQL = """
 WITH owner AS (
     SELECT u.id,
