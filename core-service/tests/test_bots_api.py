@@ -200,6 +200,13 @@ async def test_a_listed_bot_reads_exactly_as_the_bot_itself(
             text("UPDATE bots SET configuration = configuration - 'tools' WHERE id = :id"),
             {"id": created.json()["id"]},
         )
+        await connection.execute(  # a whole second is written without a fraction
+            text(
+                "UPDATE bots SET created_at = '2026-01-02 03:04:05+00',"
+                " updated_at = '2026-01-02 03:04:05.0123+00' WHERE id = :id"
+            ),
+            {"id": created.json()["id"]},
+        )
         # A server whose default time zone is not UTC (new connections take it up).
         await connection.execute(text("ALTER ROLE CURRENT_USER SET timezone = 'Asia/Kolkata'"))
     try:
@@ -211,4 +218,5 @@ async def test_a_listed_bot_reads_exactly_as_the_bot_itself(
 
     assert listed.json()["items"] == [single.json()]
     assert single.json()["configuration"]["tools"] == []
-    assert single.json()["created_at"].endswith("Z")
+    assert single.json()["created_at"] == "2026-01-02T03:04:05Z"
+    assert single.json()["updated_at"] == "2026-01-02T03:04:05.012300Z"

@@ -5,7 +5,15 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_OFFSET", "Page", "PageParams", "PageQuery"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "Page",
+    "PageParams",
+    "PageQuery",
+    "page_json",
+]
 
 ItemT = TypeVar("ItemT")
 
@@ -40,3 +48,10 @@ class Page(BaseModel, Generic[ItemT]):
     total: int = Field(ge=0, description="Items in the whole list.")
     limit: int = Field(description="The limit applied.")
     offset: int = Field(description="The offset applied.")
+
+
+def page_json(items_json: str, *, total: int, page: PageParams) -> bytes:
+    """The JSON of a ``Page`` around items already written as a JSON array."""
+    return (
+        f'{{"items":{items_json},"total":{total},"limit":{page.limit},"offset":{page.offset}}}'
+    ).encode()

@@ -7,7 +7,7 @@ from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
 from core_service.database import SessionDep, direct_pool
-from core_service.pagination import Page, PageQuery
+from core_service.pagination import Page, PageQuery, page_json
 
 __all__ = ["router"]
 
@@ -21,13 +21,13 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
     return BotRead.model_validate(bot)
 
 
-@router.get("")
-async def list_bots(request: Request, user_id: TokenSubject, page: PageQuery) -> Page[BotRead]:
+@router.get("", response_model=Page[BotRead])
+async def list_bots(request: Request, user_id: TokenSubject, page: PageQuery) -> Response:
     """The caller's bots, newest first."""
+    # PostgreSQL writes the bots' JSON (see ``LIST_BOTS_SQL``); it is sent as it comes.
     listing = await bots_service.list_bots(direct_pool(request), owner_id=user_id, page=page)
-    return Page[BotRead](
-        items=listing.bots, total=listing.total, limit=page.limit, offset=page.offset
-    )
+    body = page_json(listing.items_json, total=listing.total, page=page)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{bot_id}")

@@ -1,17 +1,18 @@
 """Bot operations; every query is scoped to the owner."""
 
+import json
 import uuid
 from dataclasses import dataclass
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.auth.exceptions import InvalidToken
-from core_service.bots.configuration import merge_configuration
+from core_service.bots.configuration import BotConfiguration, merge_configuration
 from core_service.bots.models import Bot
-from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
+from core_service.bots.schemas import BotCreate, BotUpdate
 from core_service.database import DirectPool
 from core_service.documents.models import Document
 from core_service.jobs import service as jobs_service
@@ -29,27 +30,56 @@ __all__ = [
     "update_bot",
 ]
 
+
+def _utc_timestamp(column: str) -> str:
+    """SQL writing a timestamp as pydantic does: UTC, ``Z``, microseconds only when not zero."""
+    iso = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    return f"replace({iso}, '.000000Z', 'Z')"
+
+
+def _sql_text(value: str) -> str:
+    """A constant of ours as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+_DEFAULTS = BotConfiguration().model_dump(mode="json")
+# A configuration stored before a field was added reads with that field's default.
+_CONFIGURATION = (
+    f"CASE WHEN page.configuration ?& ARRAY[{', '.join(map(_sql_text, _DEFAULTS))}]"
+    " THEN page.configuration"
+    f" ELSE {_sql_text(json.dumps(_DEFAULTS))}::jsonb || page.configuration END"
+)
+
 # The hottest read of the API in one round trip: whether the owner may still sign in, how many
-# bots they have, and one page of them as JSON (PostgreSQL writes it and pydantic parses and
-# checks it in one pass, instead of decoding each configuration in Python first).
-LIST_BOTS_SQL = """
+# bots they have, and one page of them written by PostgreSQL as the JSON of ``BotRead``, which
+# goes to the client as it is (parsing, checking and writing it again in Python had been about
+# a sixth of the request). Every write checks what is stored, and tests hold the listed bots
+# equal to ``GET /bots/{id}``. Built once from this module's constants; no input is spliced in.
+LIST_BOTS_SQL = f"""
 SELECT u.is_active,
        (SELECT count(*) FROM bots WHERE bots.owner_id = u.id) AS total,
-       (SELECT coalesce(json_agg(page ORDER BY page.created_at DESC, page.id), '[]')::text
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', page.id,
+                   'name', page.name,
+                   'description', page.description,
+                   'configuration', {_CONFIGURATION},
+                   'owner_id', page.owner_id,
+                   'created_at', {_utc_timestamp("page.created_at")},
+                   'updated_at', {_utc_timestamp("page.updated_at")})
+                 ORDER BY page.created_at DESC, page.id), '[]')::text
         FROM (SELECT id, name, description, configuration, owner_id, created_at, updated_at
               FROM bots WHERE bots.owner_id = u.id
               ORDER BY created_at DESC, id LIMIT $2 OFFSET $3) AS page) AS items
 FROM users AS u
 WHERE u.id = $1
-"""
-_BOT_LIST = TypeAdapter(list[BotRead])
+"""  # noqa: S608 - see above
 
 
 @dataclass(frozen=True)
 class BotListing:
-    """One page of an owner's bots and how many there are."""
+    """One page of an owner's bots (a JSON array of ``BotRead``) and how many there are."""
 
-    bots: list[BotRead]
+    items_json: str
     total: int
 
 
@@ -79,7 +109,7 @@ async def list_bots(pool: DirectPool, *, owner_id: uuid.UUID, page: PageParams) 
         row = await connection.fetchrow(LIST_BOTS_SQL, owner_id, page.limit, page.offset)
     if row is None or not row["is_active"]:
         raise InvalidToken
-    return BotListing(bots=_BOT_LIST.validate_json(row["items"]), total=row["total"])
+    return BotListing(items_json=row["items"], total=row["total"])
 
 
 async def update_bot(session: AsyncSession, *, bot: Bot, data: BotUpdate) -> Bot:
