@@ -2,7 +2,7 @@
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 __all__ = [
@@ -24,21 +24,15 @@ MAX_OFFSET = 1_000_000_000
 
 
 class PageParams(BaseModel):
-    """Which slice of a list to return."""
+    """Which slice of a list to return (the ``limit`` and ``offset`` query parameters)."""
 
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
-
-
-async def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
-) -> PageParams:
-    """The validated ``limit`` and ``offset`` (async: a sync dependency would take a thread)."""
-    return PageParams(limit=limit, offset=offset)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="Items to skip.")
 
 
-PageQuery = Annotated[PageParams, Depends(page_params)]
+# A query parameter model rather than a dependency: the same two parameters in the OpenAPI
+# document and the same errors, without a dependency to resolve (about 10 us a request).
+PageQuery = Annotated[PageParams, Query()]
 
 
 class Page(BaseModel, Generic[ItemT]):
