@@ -2,6 +2,7 @@
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -51,3 +52,18 @@ def test_events_below_the_level_are_dropped_and_the_rest_are_json_lines(
     assert "ValueError: boom" in str(lines[1]["exception"])
     assert lines[2]["logger"] == "some.library"
     assert lines[2]["request_id"] == "abc"
+
+
+def test_any_value_is_written_even_one_the_fast_encoder_refuses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = structlog.get_logger("agent_service.tests.values")
+    bot_id = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+    log.info("ids", bot_id=bot_id, keys={1: "one"})
+    log.info("huge", offset=10**25, thing=object())
+
+    ids, huge = _lines(capsys)
+    assert (ids["bot_id"], ids["keys"]) == (str(bot_id), {"1": "one"})
+    assert huge["offset"] == 10**25
+    assert str(huge["thing"]).startswith("<object object at")
