@@ -105,11 +105,27 @@ class HttpMetricsMiddleware:
             # The router fills in scope["route"]; unknown paths share one label so that
             # scanners cannot blow up the number of series.
             route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-            HTTP_REQUEST_DURATION.labels(method=method, route=route).observe(
-                time.perf_counter() - started
-            )
+            count, duration = _request_series(scope["method"], route, status)
+            count.inc()
+            duration.observe(time.perf_counter() - started)
+
+
+# The labelled series of each (method, route, status) seen: looking them up by label values on
+# every request cost more than observing them. Bounded as the labels are: route templates, the
+# methods the HTTP parser accepts, status codes.
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    key = (method, route, status)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = (
+            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
+            HTTP_REQUEST_DURATION.labels(method=method, route=route),
+        )
+        _REQUEST_SERIES[key] = series
+    return series
 
 
 async def metrics_endpoint(request: Request) -> Response:
