@@ -23,7 +23,7 @@ from core_service.migrate import upgrade_to_head_async
 from testsupport.core_content import create_bot, upload
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.postgres import PostgresServer
-from testsupport.service_process import running_uvicorn, running_worker
+from testsupport.service_process import log_events, running_uvicorn, running_worker
 
 pytestmark = [pytest.mark.deep, pytest.mark.timeout(900)]
 
@@ -120,8 +120,13 @@ async def _sample_rss(pids: dict[str, int], tally: Tally, stop: asyncio.Event) -
 
 def _problems(log: str) -> list[str]:
     """The service's warning and error lines (at most ten), to say why a stream failed."""
-    levels = ('"level": "warning"', '"level": "error"', "Traceback")
-    return [line[:600] for line in log.splitlines() if any(x in line for x in levels)][:10]
+    found = [
+        json.dumps(event)[:600]
+        for event in log_events(log)
+        if event.get("level") in ("warning", "error", "critical")
+    ]
+    found += [line[:600] for line in log.splitlines() if "Traceback" in line]
+    return found[:10]
 
 
 async def _prepare(client: httpx.AsyncClient, core_url: str) -> tuple[SignedUpUser, list[str]]:

@@ -1,5 +1,6 @@
 """Real service processes for shutdown tests: uvicorn (as the images run it) and the worker."""
 
+import json
 import os
 import signal
 import socket
@@ -11,12 +12,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 __all__ = [
     "ServiceProcess",
     "exited_after_sigterm",
+    "first_event_index",
     "free_port",
+    "log_events",
     "port_is_closed",
     "running_uvicorn",
     "running_worker",
@@ -83,6 +86,26 @@ class ServiceProcess:
                 return True
             time.sleep(0.05)
         return needle in self.output()
+
+
+def log_events(output: str) -> list[dict[str, Any]]:
+    """The JSON log lines of a service's output, in order (other lines are skipped)."""
+    events = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events
+
+
+def first_event_index(events: list[dict[str, Any]], **fields: str) -> int:
+    """Where the first event whose fields start with the given values is (ValueError if none)."""
+    for index, event in enumerate(events):
+        if all(str(event.get(key, "")).startswith(value) for key, value in fields.items()):
+            return index
+    raise ValueError(f"no log event with {fields}")
 
 
 def _environment(extra: dict[str, str]) -> dict[str, str]:

@@ -14,7 +14,13 @@ import httpx
 import pytest
 
 from agent_service.config import DEVELOPMENT_API_KEY
-from testsupport.service_process import exited_after_sigterm, port_is_closed, running_uvicorn
+from testsupport.service_process import (
+    exited_after_sigterm,
+    first_event_index,
+    log_events,
+    port_is_closed,
+    running_uvicorn,
+)
 from testsupport.stub_openai import running_slow_chat_server
 
 pytestmark = pytest.mark.slow
@@ -74,4 +80,7 @@ async def test_sigterm_mid_stream_lets_the_answer_finish(agent_database_url: str
     assert [name for name, _ in events][-2:] == ["citations", "done"]
     assert signalled_at is not None
     assert finished_at - signalled_at >= (len(TOKENS) - 2) * TOKEN_INTERVAL_S
-    assert output.index('"path": "/v1/chat/stream"') < output.index('"agent_stopped"')
+    log = log_events(output)
+    assert first_event_index(log, path="/v1/chat/stream") < first_event_index(
+        log, event="agent_stopped"
+    )

@@ -19,7 +19,9 @@ from testsupport.core_content import create_bot
 from testsupport.core_users import signup
 from testsupport.service_process import (
     exited_after_sigterm,
+    first_event_index,
     free_port,
+    log_events,
     port_is_closed,
     running_uvicorn,
     running_worker,
@@ -108,7 +110,10 @@ async def test_sigterm_mid_stream_lets_the_answer_finish(
     assert signalled_at is not None
     assert finished_at - signalled_at >= (len(TOKENS) - 2) * TOKEN_INTERVAL_S
     # The lifespan shutdown ran after the stream: pools closed, nothing killed.
-    assert output.index('"path": "/api/v1/conversations/') < output.index('"core_stopped"')
+    log = log_events(output)
+    assert first_event_index(log, path="/api/v1/conversations/") < first_event_index(
+        log, event="core_stopped"
+    )
     assert "Application shutdown complete." in output
 
 
