@@ -53,7 +53,7 @@ _CONFIGURATION = (
 # The hottest read of the API in one round trip: whether the owner may still sign in, how many
 # bots they have, and one page of them written by PostgreSQL as the JSON of ``BotRead``, which
 # goes to the client as it is (parsing, checking and writing it again in Python had been about
-# a sixth of the request). Every write checks what is stored, and tests hold the listed bots
+# a quarter of the request's CPU). Every write checks what is stored, and tests hold the listed bots
 # equal to ``GET /bots/{id}``. Built once from this module's constants; no input is spliced in.
 LIST_BOTS_SQL = f"""
 SELECT u.is_active,
