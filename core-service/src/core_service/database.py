@@ -190,6 +190,10 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit on success, roll back on error.
 
+    Declared with ``scope="function"`` (see ``SessionDep``): the commit runs when the route
+    returns, before the response is sent, so a 2xx means the write is committed and a failed
+    commit answers an error instead.
+
     GET and HEAD only read, so they skip the transaction: fewer round trips while a pooled
     connection is held, which is what limits throughput under load.
     """
@@ -208,4 +212,4 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
