@@ -162,6 +162,8 @@ async def test_rag_chat_sends_passages_history_and_question_to_generate_content(
     reply = gemini_reply(
         "Refunds are paid within 14 days [1].", prompt_tokens=120, output_tokens=11
     )
+    # First the model rewrites the message to stand alone (there is history), then answers.
+    httpx_mock.add_response(url=GENERATE_URL, json=gemini_reply("How long do refunds take?"))
     httpx_mock.add_response(url=GENERATE_URL, json=reply)
     chat = {
         "namespace": namespace,
@@ -177,7 +179,9 @@ async def test_rag_chat_sends_passages_history_and_question_to_generate_content(
     assert answer.model == "gemini-2.5-flash"
     assert answer.usage == v1.TokenUsage(input_tokens=120, output_tokens=11)
     assert [c.chunk_id for c in answer.citations] == ["refunds"]
-    sent = requests_to(httpx_mock, GENERATE_URL)[0]
+    rewrite, sent = requests_to(httpx_mock, GENERATE_URL)
+    assert "standalone question" in rewrite["systemInstruction"]["parts"][0]["text"]
+    assert rewrite["contents"][-1]["parts"][0]["text"] == "How long do refunds take?"
     system = sent["systemInstruction"]["parts"][0]["text"]
     assert system.startswith("You are the shop's assistant.")
     assert "[1] Refunds are paid within 14 days." in system
@@ -216,6 +220,7 @@ async def test_streamed_chat_relays_tokens_as_gemini_sends_them(
     assert events[4][1] == {
         "usage": {"input_tokens": 100, "output_tokens": 9},
         "model": "gemini-2.5-flash",
+        "answered": True,
     }
 
 
@@ -226,6 +231,7 @@ async def test_a_stream_failing_at_the_start_answers_with_an_error_status(
     httpx_mock.add_response(url=STREAM_URL, status_code=503, json=error, is_reusable=True)
     body = {"namespace": namespace, "message": "How long do refunds take?"}
     async with client_with(**GEMINI_CHAT, provider_max_retries=0) as client:
+        await _index_refund_policy(client, auth, namespace)
         response = await client.post("/v1/chat/stream", json=body, headers=auth)
     assert response.status_code == 503
     assert response.json()["error"] == "ProviderUnavailable"
@@ -250,6 +256,19 @@ class _BrokenStream(httpx.AsyncByteStream):
         raise httpx.RemoteProtocolError("peer closed connection without sending complete message")
 
 
+async def test_nothing_relevant_is_answered_without_asking_the_model(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    body = {"namespace": namespace, "message": "What is the capital of Australia?"}
+    async with client_with(**GEMINI_CHAT) as client:
+        await _index_refund_policy(client, auth, namespace)
+        response = await client.post("/v1/chat", json=body, headers=auth)
+    answer = v1.ChatResponse.model_validate(response.json())
+    assert (answer.answered, answer.citations) == (False, [])
+    assert "do not cover" in answer.answer
+    assert httpx_mock.get_requests(url=GENERATE_URL) == []
+
+
 async def test_a_stream_failing_midway_ends_with_an_error_event(
     client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
 ) -> None:
@@ -259,6 +278,7 @@ async def test_a_stream_failing_midway_ends_with_an_error_event(
     )
     body = {"namespace": namespace, "message": "How long do refunds take?"}
     async with client_with(**GEMINI_CHAT, provider_max_retries=0) as client:
+        await _index_refund_policy(client, auth, namespace)
         response = await client.post("/v1/chat/stream", json=body, headers=auth)
     assert response.status_code == 200
     events = parse_sse(response.text)

@@ -200,8 +200,9 @@ async def test_an_unreachable_model_server_is_503(
     client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
 ) -> None:
     httpx_mock.add_exception(httpx.ConnectError("refused"), url=COMPLETIONS, is_reusable=True)
-    body = {"namespace": namespace, "message": "Anyone there?"}
+    body = {"namespace": namespace, "message": "What is the price of Pro?"}
     async with client_with(**OPENAI, provider_max_retries=0) as client:
+        await _index(client, auth, namespace)
         response = await client.post("/v1/chat", json=body, headers=auth)
     assert response.status_code == 503
     assert response.json() == {
@@ -252,5 +253,5 @@ async def test_react_streams_the_final_answer_after_its_tool_calls(
     assert events[2][1]["citations"][0]["chunk_id"] == "price"
     assert events[3] == (
         "done",
-        {"usage": {"input_tokens": 90, "output_tokens": 9}, "model": "qwen3"},
+        {"usage": {"input_tokens": 90, "output_tokens": 9}, "model": "qwen3", "answered": True},
     )

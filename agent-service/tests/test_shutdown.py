@@ -60,7 +60,16 @@ async def test_sigterm_mid_stream_lets_the_answer_finish(agent_database_url: str
             lines: list[str] = []
             signalled_at = None
             headers = {"Authorization": f"Bearer {DEVELOPMENT_API_KEY}"}
-            request = {"namespace": f"bot-{uuid.uuid4()}", "message": "What is new?"}
+            namespace = f"bot-{uuid.uuid4()}"
+            request = {"namespace": namespace, "message": "What is new?"}
+            news = {"id": "news", "document_id": "news", "text": "What is new: faster exports."}
+            async with httpx.AsyncClient(base_url=agent.base_url, timeout=30) as client:
+                indexed = await client.post(
+                    "/v1/index/upsert",
+                    json={"namespace": namespace, "chunks": [news]},
+                    headers=headers,
+                )
+                assert indexed.status_code == 200, indexed.text
             async with (
                 httpx.AsyncClient(base_url=agent.base_url, timeout=30) as client,
                 client.stream("POST", "/v1/chat/stream", json=request, headers=headers) as answer,

@@ -38,6 +38,16 @@ class EmbedderKind(StrEnum):
     LOCAL = "local"
 
 
+# Calibrated on bench/questions (on-topic, paraphrased and off-topic questions): the lowest
+# similarity that off-topic questions do not reach. Unrelated texts score near 0 with the hashed
+# words, and well above it with a semantic model.
+EMBEDDER_MIN_SIMILARITY: dict[EmbedderKind, float] = {
+    EmbedderKind.HASH: 0.3,
+    EmbedderKind.LOCAL: 0.35,
+    EmbedderKind.GEMINI: 0.6,
+}
+
+
 class VectorStoreKind(StrEnum):
     """Where vectors are kept."""
 
@@ -113,6 +123,15 @@ class Settings(BaseSettings):
     hybrid_candidates: int = Field(default=50, ge=1, le=500)
     keyword_candidates: int = Field(default=1_000, ge=10, le=100_000)
     rrf_k: int = Field(default=60, ge=1, le=1000)
+    min_relevant_similarity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Cosine similarity from which a passage sharing no word with the question still "
+            "grounds an answer; default: the embedder's own (see EMBEDDER_MIN_SIMILARITY)."
+        ),
+    )
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     pinecone_api_key: SecretStr | None = None
     pinecone_index_host: str | None = None

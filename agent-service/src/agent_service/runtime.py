@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from agent_service.config import EmbedderKind, Settings, VectorStoreKind
+from agent_service.config import EMBEDDER_MIN_SIMILARITY, EmbedderKind, Settings, VectorStoreKind
 from agent_service.database import create_pool
 from agent_service.generation.chat_models import ChatModelFactory
 from agent_service.ingestion.embedders import Embedder, HashEmbedder
@@ -79,6 +79,7 @@ def build_runtime(
         hybrid=settings.hybrid_search,
         candidates=settings.hybrid_candidates,
         rrf_k=settings.rrf_k,
+        min_similarity=_min_similarity(settings),
     )
     return AgentRuntime(
         settings=settings,
@@ -87,6 +88,12 @@ def build_runtime(
         retriever=retriever,
         chat_models=ChatModelFactory(settings),
     )
+
+
+def _min_similarity(settings: Settings) -> float:
+    if settings.min_relevant_similarity is not None:
+        return settings.min_relevant_similarity
+    return EMBEDDER_MIN_SIMILARITY[settings.embedder]
 
 
 def _build_store(settings: Settings, embedder: Embedder, pool: asyncpg.Pool | None) -> VectorStore:

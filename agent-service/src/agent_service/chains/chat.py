@@ -41,6 +41,7 @@ async def answer(runtime: AgentRuntime, request: ChatRequest) -> ChatResponse:
                 citations=event.citations,
                 usage=event.usage,
                 model=event.model,
+                answered=event.answered,
             )
         pieces.append(event)
     raise RuntimeError("the answer stream ended without its summary")

@@ -25,16 +25,19 @@ from agent_service.generation.answers import (
 from agent_service.generation.extractive import EXTRACTIVE_MODEL, extract_answer
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.store import StoredMatch
-from chatsphere_contracts.v1 import ChatRequest, TokenUsage
+from chatsphere_contracts.v1 import ChatRequest, ChatRole, TokenUsage
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
     "GROUNDING_RULES",
+    "NOT_COVERED",
     "LlmChat",
     "extractive_answer_stream",
     "llm_answer_stream",
+    "conversation_context",
     "rag_messages",
     "retrieve_for_chat",
+    "standalone_question",
 ]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant that answers questions about documents."
@@ -47,14 +50,40 @@ GROUNDING_RULES = (
 _PIECE = re.compile(r"\S+\s*|\s+")
 
 
+_CONTEXT_TURNS = 2
+_CONTEXT_CHARS = 1_000
+NOT_COVERED = "The documents of this bot do not cover this question."
+_STANDALONE_PROMPT = (
+    "Rewrite the user's last message as one standalone question that can be understood "
+    "without the conversation, keeping its names, codes and numbers. If it already stands "
+    "alone, repeat it unchanged. Answer with the question only."
+)
+
+
+def conversation_context(request: ChatRequest) -> str | None:
+    """The conversation's recent questions, which a follow-up may refer to."""
+    asked = [turn.content for turn in request.history if turn.role is ChatRole.USER]
+    recent = " ".join(asked[-_CONTEXT_TURNS:])
+    return recent[-_CONTEXT_CHARS:] or None
+
+
 async def retrieve_for_chat(
-    retriever: Retriever, request: ChatRequest, *, top_k: int
+    retriever: Retriever, request: ChatRequest, *, top_k: int, query: str | None = None
 ) -> list[StoredMatch]:
-    """The passages an answer may draw on."""
+    """The passages an answer may draw on: relevant ones only, found with the conversation.
+
+    ``query`` replaces the message and its context when a model has already rewritten the
+    message as a standalone question.
+    """
     document_ids = request.filter.document_ids if request.filter else None
-    return await retriever.retrieve(
-        request.namespace, request.message, top_k=top_k, document_ids=document_ids
+    matches = await retriever.retrieve(
+        request.namespace,
+        query or request.message,
+        context=None if query else conversation_context(request),
+        top_k=top_k,
+        document_ids=document_ids,
     )
+    return [match for match in matches if retriever.is_relevant(match)]
 
 
 async def extractive_answer_stream(
@@ -63,13 +92,23 @@ async def extractive_answer_stream(
     """Quote the best sentences (word by word when streaming), then the citations."""
     passages = await retrieve_for_chat(retriever, request, top_k=top_k)
     answer = extract_answer(request.message, passages)
+    context = conversation_context(request)
+    if not answer.citations and context:
+        # A follow-up may share no word with the sentence that answers it ("and when is it
+        # skipped?" against "The backup is skipped when ..."): read it with its context.
+        answer = extract_answer(f"{request.message} {context}", passages)
     for piece in _PIECE.findall(answer.text) if stream else [answer.text]:
         yield piece
     usage = TokenUsage(
         input_tokens=estimate_tokens(request.message) + _passage_tokens(passages),
         output_tokens=estimate_tokens(answer.text),
     )
-    yield AnswerComplete(citations=answer.citations, usage=usage, model=EXTRACTIVE_MODEL)
+    yield AnswerComplete(
+        citations=answer.citations,
+        usage=usage,
+        model=EXTRACTIVE_MODEL,
+        answered=bool(answer.citations),
+    )
 
 
 def _passage_tokens(passages: Sequence[StoredMatch]) -> int:
@@ -99,9 +138,36 @@ class LlmChat:
     default_prompt: str = DEFAULT_SYSTEM_PROMPT
 
 
+async def standalone_question(chat: "LlmChat", request: ChatRequest) -> str | None:
+    """The message rewritten by the model to stand alone, or None when there is no history."""
+    if not any(turn.role is ChatRole.USER for turn in request.history):
+        return None
+    messages = [
+        SystemMessage(_STANDALONE_PROMPT),
+        *history_messages(request),
+        HumanMessage(request.message),
+    ]
+    rewritten = (await chat.model.ainvoke(messages)).text.strip()
+    return rewritten or None
+
+
 async def llm_answer_stream(chat: LlmChat, request: ChatRequest) -> AnswerStream:
-    """Retrieve once, then the model's answer (streamed when asked) citing passages by number."""
-    passages = await retrieve_for_chat(chat.retriever, request, top_k=chat.top_k)
+    """Retrieve once, then the model's answer (streamed when asked) citing passages by number.
+
+    When nothing relevant was found the model is not asked: it would have nothing to ground an
+    answer on, and users must be able to tell an answer from a guess.
+    """
+    query = await standalone_question(chat, request)
+    passages = await retrieve_for_chat(chat.retriever, request, top_k=chat.top_k, query=query)
+    if not passages:
+        yield NOT_COVERED
+        yield AnswerComplete(
+            citations=[],
+            usage=TokenUsage(input_tokens=estimate_tokens(request.message), output_tokens=0),
+            model=chat.model_name,
+            answered=False,
+        )
+        return
     messages = rag_messages(request, passages, default_prompt=chat.default_prompt)
     total: AIMessage | None = None
     if chat.stream:

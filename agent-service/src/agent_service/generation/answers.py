@@ -34,6 +34,7 @@ class AnswerComplete:
     citations: list[Citation]
     usage: TokenUsage
     model: str
+    answered: bool = True
 
 
 AnswerEvent = str | AnswerComplete

@@ -78,5 +78,8 @@ def words(text: str) -> list[str]:
 
 
 def content_terms(text: str) -> list[str]:
-    """The stemmed words of ``text`` that carry meaning, in order."""
-    return [stem(word) for word in words(text) if word not in STOPWORDS and not word.isdigit()]
+    """The stemmed words of ``text`` that carry meaning, in order.
+
+    Numbers are kept: they are what identifies an error code, a version or a ticket.
+    """
+    return [stem(word) for word in words(text) if word not in STOPWORDS]

@@ -3,10 +3,15 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from agent_service.ingestion.embedders import Embedder
+import numpy as np
+
+from agent_service.ingestion.embedders import Embedder, Matrix
 from agent_service.retrieval.store import StoredMatch, VectorStore
 
-__all__ = ["Retriever", "reciprocal_rank_fusion"]
+__all__ = ["CONTEXT_WEIGHT", "Retriever", "reciprocal_rank_fusion"]
+
+CONTEXT_WEIGHT = 0.5
+"""How much the conversation's earlier questions count in a query, against 1 for the new one."""
 
 
 def reciprocal_rank_fusion(
@@ -33,6 +38,7 @@ class Retriever:
     hybrid: bool = True
     candidates: int = 50
     rrf_k: int = 60
+    min_similarity: float = 0.3
 
     async def retrieve(
         self,
@@ -40,24 +46,56 @@ class Retriever:
         query: str,
         *,
         top_k: int,
+        context: str | None = None,
         min_score: float | None = None,
         document_ids: Sequence[str] | None = None,
     ) -> list[StoredMatch]:
-        """Best ``top_k`` passages, scores in [0, 1], best first."""
+        """Best ``top_k`` passages, scores in [0, 1], best first.
+
+        ``context`` (the conversation's earlier questions) joins the query at a lower weight,
+        so that a follow-up such as "and when is it skipped?" finds the topic it refers to
+        while a new topic still outranks the old one.
+        """
         pool_size = max(top_k, self.candidates)
-        vector = (await self.embedder.embed_query(query))[0]
+        vector = await self._query_vector(query, context)
         by_vector = await self.store.vector_search(
             namespace, vector, top_k=pool_size, document_ids=document_ids
         )
         # A similarity of zero or less means nothing in common: not a candidate at all.
-        by_vector = [match for match in by_vector if match.score > 0.0]
+        by_vector = [replace(m, similarity=m.score) for m in by_vector if m.score > 0.0]
         if self.hybrid and self.store.supports_keyword_search:
+            words = f"{query} {context}" if context else query
             by_words = await self.store.keyword_search(
-                namespace, query, top_k=pool_size, document_ids=document_ids
+                namespace, words, top_k=pool_size, document_ids=document_ids
             )
-            matches = reciprocal_rank_fusion([by_vector, by_words], k=self.rrf_k)
+            matches = _fuse(by_vector, by_words, k=self.rrf_k)
         else:
             matches = [replace(match, score=min(match.score, 1.0)) for match in by_vector]
         if min_score is not None:
             matches = [match for match in matches if match.score >= min_score]
         return matches[:top_k]
+
+    def is_relevant(self, match: StoredMatch) -> bool:
+        """Whether a passage may ground an answer: it shares words with the query, or its
+        meaning is close enough (``min_similarity``, calibrated per embedder)."""
+        return match.shares_words or (match.similarity or 0.0) >= self.min_similarity
+
+    async def _query_vector(self, query: str, context: str | None) -> Matrix:
+        vector: Matrix = (await self.embedder.embed_query(query))[0]
+        if not context:
+            return vector
+        combined: Matrix = vector + CONTEXT_WEIGHT * (await self.embedder.embed_query(context))[0]
+        norm = float(np.linalg.norm(combined))
+        return (combined / norm).astype(np.float32) if norm else vector
+
+
+def _fuse(
+    by_vector: Sequence[StoredMatch], by_words: Sequence[StoredMatch], *, k: int
+) -> list[StoredMatch]:
+    """RRF of both rankings, each fused match keeping its similarity and word-match flag."""
+    similarity = {match.id: match.similarity for match in by_vector}
+    worded = {match.id for match in by_words}
+    return [
+        replace(match, similarity=similarity.get(match.id), shares_words=match.id in worded)
+        for match in reciprocal_rank_fusion([by_vector, by_words], k=k)
+    ]

@@ -15,6 +15,9 @@ __all__ = ["PgVectorStore", "ensure_schema", "table_name_for"]
 
 _MAX_QUERY_WORDS = 64
 _QUERY_WORD = re.compile(r"[^\W_]+")
+# A code: alphanumeric parts joined by separators (ZK-4471, HTTP/2, v1.2.3), or a word with a digit.
+_CODE = re.compile(r"[^\W_]+(?:[-/.:][^\W_]+)+|[^\W_]*\d[^\W_]*")
+_MAX_CODES = 8
 
 
 def table_name_for(model: str, dimensions: int) -> str:
@@ -26,33 +29,73 @@ def table_name_for(model: str, dimensions: int) -> str:
 
 
 async def ensure_schema(connection: asyncpg.Connection, *, table: str, dimensions: int) -> None:
-    """Create the extension, table and indexes if missing; safe when replicas start together."""
+    """Bring the passages table to the newest schema version; safe when replicas start together.
+
+    The schema is versioned: each step runs once per table, in order, recorded in
+    ``agent_schema_versions``, so a changed column or text-search set-up is a new step that
+    existing tables receive at the next start instead of a silent ``IF NOT EXISTS`` no-op.
+    """
     async with connection.transaction():
-        # Concurrent CREATE ... IF NOT EXISTS can still collide on the catalog; serialise them.
+        # Concurrent starts would race on the catalog and on the version rows; serialise them.
         await connection.execute(
             "SELECT pg_advisory_xact_lock(hashtext('chatsphere-agent-schema'))"
         )
         await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        await connection.execute(_SCHEMA.format(table=table, dimensions=dimensions))
+        await connection.execute(_VERSIONS_TABLE)
+        applied = await connection.fetchval(
+            "SELECT coalesce(max(version), 0) FROM agent_schema_versions WHERE table_name = $1",
+            table,
+        )
+        for version, step in enumerate(SCHEMA_STEPS, start=1):
+            if version > applied:
+                await connection.execute(step.format(table=table, dimensions=dimensions))
+                await connection.execute(
+                    "INSERT INTO agent_schema_versions (table_name, version) VALUES ($1, $2)",
+                    table,
+                    version,
+                )
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS {table} (
-    namespace text NOT NULL,
-    id text NOT NULL,
-    document_id text NOT NULL,
-    content text NOT NULL,
-    metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb,
-    embedding vector({dimensions}) NOT NULL,
-    content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (namespace, id)
-);
-CREATE INDEX IF NOT EXISTS {table}_embedding_idx
-    ON {table} USING hnsw (embedding vector_cosine_ops);
-CREATE INDEX IF NOT EXISTS {table}_content_tsv_idx ON {table} USING gin (content_tsv);
-CREATE INDEX IF NOT EXISTS {table}_document_idx ON {table} (namespace, document_id);
+_VERSIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS agent_schema_versions (
+    table_name text NOT NULL,
+    version integer NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (table_name, version)
+)
 """
+
+# Identifiers such as ZK-4471, HTTP/2 or v1.2.3: the 'english' parser reads "-4471" as a signed
+# number and drops short tokens, so codes are also indexed word by word with the 'simple'
+# configuration, separators turned into spaces (the query side does the same in _code_words).
+_CODE_TEXT = "regexp_replace(content, '[^[:alnum:]]+', ' ', 'g')"
+
+SCHEMA_STEPS: tuple[str, ...] = (
+    # 1: the table as first released (IF NOT EXISTS: tables made before versioning exist).
+    """
+    CREATE TABLE IF NOT EXISTS {table} (
+        namespace text NOT NULL,
+        id text NOT NULL,
+        document_id text NOT NULL,
+        content text NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+        embedding vector({dimensions}) NOT NULL,
+        content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (namespace, id)
+    );
+    CREATE INDEX IF NOT EXISTS {table}_embedding_idx
+        ON {table} USING hnsw (embedding vector_cosine_ops);
+    CREATE INDEX IF NOT EXISTS {table}_content_tsv_idx ON {table} USING gin (content_tsv);
+    CREATE INDEX IF NOT EXISTS {table}_document_idx ON {table} (namespace, document_id);
+    """,
+    # 2: exact words and codes.
+    f"""
+    ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS code_tsv tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple', {_CODE_TEXT})) STORED;
+    CREATE INDEX IF NOT EXISTS {{table}}_code_tsv_idx ON {{table}} USING gin (code_tsv);
+    """,
+)
 
 
 class PgVectorStore:
@@ -143,7 +186,13 @@ class PgVectorStore:
     async def keyword_search(
         self, namespace: str, query: str, *, top_k: int, document_ids: Sequence[str] | None
     ) -> list[StoredMatch]:
-        """Full-text matches of any of the query's words, ranked by ``ts_rank``."""
+        """Full-text matches of any of the query's words or codes, ranked by ``ts_rank``.
+
+        Prose is matched with the 'english' configuration (stems, no stopwords). Codes of the
+        query (ZK-4471, HTTP/2, v1.2.3, 4471) are matched part by part against the 'simple'
+        index of the words split at every non-alphanumeric character, so "4471" finds
+        "ZK-4471", and a passage holding the code in full ranks above one sharing only a part.
+        """
         terms = _QUERY_WORD.findall(query)[:_MAX_QUERY_WORDS]
         if not terms:
             return []
@@ -151,16 +200,21 @@ class PgVectorStore:
         # Ranking reads every matching row, and in a large namespace a common word matches most
         # of them: rank at most keyword_candidates matches (the vector half still sees them all).
         sql = f"""
-            WITH matches AS (
-                SELECT id, document_id, content, metadata, content_tsv
-                FROM {self._table}, websearch_to_tsquery('english', $1) AS q
-                WHERE namespace = $2 AND content_tsv @@ q
+            WITH q AS (
+                SELECT websearch_to_tsquery('english', $1) AS prose,
+                    to_tsquery('simple', $6) AS code_words,
+                    to_tsquery('simple', $7) AS codes
+            ), matches AS (
+                SELECT id, document_id, content, metadata, content_tsv, code_tsv
+                FROM {self._table}, q
+                WHERE namespace = $2 AND (content_tsv @@ q.prose OR code_tsv @@ q.code_words)
                     AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
                 LIMIT $5
             )
             SELECT id, document_id, content, metadata,
-                ts_rank(content_tsv, websearch_to_tsquery('english', $1), 1) AS score
-            FROM matches
+                ts_rank(content_tsv, q.prose, 1) + coalesce(ts_rank(code_tsv, q.code_words, 1), 0)
+                    + CASE WHEN code_tsv @@ q.codes THEN 1.0 ELSE 0.0 END AS score
+            FROM matches, q
             ORDER BY score DESC, id
             LIMIT $4
         """  # noqa: S608
@@ -171,11 +225,30 @@ class PgVectorStore:
             _ids(document_ids),
             top_k,
             self._keyword_candidates,
+            *_code_queries(query),
         )
         return [_match(row) for row in rows]
 
     async def aclose(self) -> None:
         """The pool belongs to the app's lifespan."""
+
+
+def _code_queries(query: str) -> tuple[str | None, str | None]:
+    """tsquery texts for the codes of the query: any of their parts, and any code in full.
+
+    ``ZK-4471`` gives ``zk | 4471`` and ``(zk <-> 4471)``; None when the query has no code.
+    Built from alphanumeric parts only, so nothing in them is tsquery syntax from the user.
+    """
+    codes = [
+        [part.lower() for part in _QUERY_WORD.findall(code)]
+        for code in _CODE.findall(query)[:_MAX_CODES]
+    ]
+    codes = [parts for parts in codes if parts]
+    if not codes:
+        return None, None
+    words = " | ".join(dict.fromkeys(part for parts in codes for part in parts))
+    phrases = " | ".join("(" + " <-> ".join(parts) + ")" for parts in codes)
+    return words, phrases
 
 
 def _ids(document_ids: Sequence[str] | None) -> list[str] | None:

@@ -22,13 +22,20 @@ class VectorRecord:
 
 @dataclass(frozen=True, slots=True)
 class StoredMatch:
-    """A passage found by a search, with the backend's own score (higher is better)."""
+    """A passage found by a search, with the backend's own score (higher is better).
+
+    After hybrid fusion, ``similarity`` keeps the vector search's cosine similarity (None when
+    only the word search found it) and ``shares_words`` whether the word search found it: the
+    fused score ranks, these two say whether the passage is relevant at all.
+    """
 
     id: str
     document_id: str
     text: str
     score: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    similarity: float | None = None
+    shares_words: bool = False
 
 
 class VectorStore(Protocol):

@@ -79,6 +79,9 @@ def _frame(event: AnswerEvent) -> str:
         citations = format_sse(
             StreamEventName.CITATIONS, StreamCitations(citations=event.citations)
         )
-        done = format_sse(StreamEventName.DONE, StreamDone(usage=event.usage, model=event.model))
+        done = format_sse(
+            StreamEventName.DONE,
+            StreamDone(usage=event.usage, model=event.model, answered=event.answered),
+        )
         return citations + done
     return format_sse(StreamEventName.TOKEN, StreamToken(delta=event))

@@ -109,3 +109,10 @@ class ChatResponse(WireModel):
     citations: list[Citation] = Field(description="Passages the answer used.")
     usage: TokenUsage = Field(description="Token usage.")
     model: str = Field(description="Model (or 'extractive') that produced the answer.")
+    answered: bool = Field(
+        default=True,
+        description=(
+            "False when no passage was relevant enough to answer from; the answer then says so "
+            "and cites nothing."
+        ),
+    )

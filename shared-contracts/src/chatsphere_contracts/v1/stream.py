@@ -43,6 +43,9 @@ class StreamDone(WireModel):
 
     usage: TokenUsage = Field(description="Token usage.")
     model: str = Field(description="Model that produced the answer.")
+    answered: bool = Field(
+        default=True, description="False when no passage was relevant enough to answer from."
+    )
 
 
 class StreamError(WireModel):
