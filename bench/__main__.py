@@ -5,7 +5,14 @@ import sys
 import time
 from importlib import import_module
 
-BENCHMARKS = ("api_overhead", "chat_overhead", "ingestion", "retrieval_scale", "retrieval_quality")
+BENCHMARKS = (
+    "api_overhead",
+    "chat_overhead",
+    "ingestion",
+    "retrieval_scale",
+    "retrieval_quality",
+    "answer_quality",
+)
 
 
 def main() -> int:

@@ -1,0 +1,161 @@
+"""Benchmark 6: answers users can trust, through the agent's real ``/v1`` API.
+
+On the handbook in ``bench/questions/handbook.json``, for each embedder (``hash``; ``local`` when
+its extra is installed) and vector-only against hybrid retrieval:
+- follow-up hit@5: the expected passage is among the cited ones when the second question of a
+  two-turn pair is asked with its history, against the same question asked alone (the baseline:
+  what a chat turn did before it read the conversation);
+- topic change hit@1: a new topic after an old one still finds the new topic first;
+- codes hit@1: identifiers such as ZK-4471, 4471, HTTP/2, v1.2.3;
+- answered rate on on-topic questions and refusal rate on off-topic ones (the ``answered``
+  threshold's calibration).
+"""
+
+import asyncio
+import importlib.util
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent_service.config import EmbedderKind, Environment, Settings
+from agent_service.main import create_app
+from bench.harness import embedded_database, print_table, write_result
+
+AUTH = {"Authorization": "Bearer development-only-agent-key"}
+HANDBOOK = Path(__file__).parent / "questions" / "handbook.json"
+
+
+def load_handbook() -> dict[str, Any]:
+    """The passages and question sets."""
+    handbook: dict[str, Any] = json.loads(HANDBOOK.read_text())
+    return handbook
+
+
+def _embedders() -> list[EmbedderKind]:
+    local = importlib.util.find_spec("sentence_transformers") is not None
+    return [EmbedderKind.HASH, *([EmbedderKind.LOCAL] if local else [])]
+
+
+@asynccontextmanager
+async def _agent(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=AUTH, timeout=300
+        ) as client:
+            yield client
+
+
+async def _chat(
+    client: httpx.AsyncClient, namespace: str, message: str, history: list[dict[str, str]]
+) -> dict[str, Any]:
+    body = {"namespace": namespace, "message": message, "history": history, "config": {"top_k": 5}}
+    answer = await client.post("/v1/chat", json=body)
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def _cited(answer: dict[str, Any]) -> list[str]:
+    return [citation["document_id"] for citation in answer["citations"]]
+
+
+async def _retrieved(client: httpx.AsyncClient, namespace: str, query: str) -> list[str]:
+    answer = await client.post(
+        "/v1/retrieve", json={"namespace": namespace, "query": query, "top_k": 5}
+    )
+    answer.raise_for_status()
+    return [match["document_id"] for match in answer.json()["matches"]]
+
+
+async def _follow_up_hits(client: httpx.AsyncClient, namespace: str, pairs: Any) -> tuple[int, int]:
+    """(hits with the history, hits of the follow-up asked alone)."""
+    with_history = alone = 0
+    for pair in pairs:
+        history = [
+            {"role": "user", "content": pair["first"]},
+            {"role": "assistant", "content": "(earlier answer)"},
+        ]
+        answer = await _chat(client, namespace, pair["follow_up"], history)
+        with_history += pair["expected"] in _cited(answer)
+        alone += pair["expected"] in _cited(await _chat(client, namespace, pair["follow_up"], []))
+    return with_history, alone
+
+
+async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str, Any]:
+    settings = Settings(
+        environment=Environment.DEVELOPMENT,
+        database_url=dsn,
+        embedder=embedder,
+        hybrid_search=hybrid,
+        log_level="WARNING",
+    )
+    handbook = load_handbook()
+    namespace = f"answers-{embedder.value}-{'hybrid' if hybrid else 'vector'}"
+    chunks = [
+        {"id": key, "document_id": key, "text": text} for key, text in handbook["passages"].items()
+    ]
+    async with _agent(settings) as client:
+        (await client.post("/v1/index/upsert", json={"namespace": namespace, "chunks": chunks}))
+        with_history, alone = await _follow_up_hits(client, namespace, handbook["follow_ups"])
+        changes = 0
+        for change in handbook["topic_changes"]:
+            history = [{"role": "user", "content": change["first"]}]
+            answer = await _chat(client, namespace, change["question"], history)
+            changes += _cited(answer)[:1] == [change["expected"]]
+        codes = 0
+        for code in handbook["codes"]:
+            codes += (await _retrieved(client, namespace, code["query"]))[:1] == [code["expected"]]
+        answered = [
+            (await _chat(client, namespace, q, []))["answered"] for q in handbook["on_topic"]
+        ]
+        refused = [
+            not (await _chat(client, namespace, q, []))["answered"] for q in handbook["off_topic"]
+        ]
+    pairs = len(handbook["follow_ups"])
+    return {
+        "embedder": embedder.value,
+        "retrieval": "hybrid" if hybrid else "vector-only",
+        "follow_up_hit_at_5": round(with_history / pairs, 3),
+        "follow_up_alone_hit_at_5": round(alone / pairs, 3),
+        "topic_change_hit_at_1": round(changes / len(handbook["topic_changes"]), 3),
+        "codes_hit_at_1": round(codes / len(handbook["codes"]), 3),
+        "answered_on_topic": round(sum(answered) / len(answered), 3),
+        "refused_off_topic": round(sum(refused) / len(refused), 3),
+    }
+
+
+def main() -> None:
+    """Evaluate every configuration, print and record."""
+    with embedded_database("bench_answers") as database:
+        dsn = database.url_for("bench_answers")
+        results = [
+            asyncio.run(_evaluate(dsn, embedder, hybrid))
+            for embedder in _embedders()
+            for hybrid in (False, True)
+        ]
+    columns = [
+        "follow_up_hit_at_5",
+        "follow_up_alone_hit_at_5",
+        "topic_change_hit_at_1",
+        "codes_hit_at_1",
+        "answered_on_topic",
+        "refused_off_topic",
+    ]
+    print_table(
+        "Answer quality on bench/questions/handbook.json (baseline: the follow-up asked alone)",
+        ["embedder", "retrieval", *columns],
+        [[r["embedder"], r["retrieval"], *(r[c] for c in columns)] for r in results],
+    )
+    if EmbedderKind.LOCAL not in _embedders():
+        print("local embedder not measured: install the agent's `local` extra to include it")
+    write_result("answer_quality", {"results": results, "baseline": "follow-up asked alone"})
+
+
+if __name__ == "__main__":
+    main()
