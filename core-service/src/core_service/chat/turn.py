@@ -98,7 +98,9 @@ async def start_turn(
     """
     conversation = await _owned_conversation(session, user=user, conversation_id=conversation_id)
     await usage_service.ensure_available(session, user=user, metric=UsageMetric.MESSAGES)
-    bot = await session.get_one(Bot, conversation.bot_id)
+    bot = await session.get(Bot, conversation.bot_id)
+    if bot is None:  # deleted a moment ago, its conversations with it
+        raise ConversationNotFound
     turns = await conversations_service.recent_turns(
         session, conversation_id=conversation.id, limit=settings.chat_history_max_messages
     )
