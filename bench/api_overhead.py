@@ -1,10 +1,10 @@
 """Benchmark 1: authenticated ``GET /api/v1/bots`` under load against a bare floor.
 
-Ours: the core API (JWT check, then one statement on the direct pool that checks the owner,
-counts and pages; validated and serialised by pydantic). The floor: a bare Starlette app on the
-same uvicorn settings running the very same statement through a raw asyncpg pool and splicing its
-JSON into the response. Load: locust FastHttpUser in its own process, 64 users, no think time.
-Target: ours >= 0.5 x the floor.
+Ours: the core API (JWT check, the active user loaded, then the bots counted and paged through
+the ORM session; validated and serialised by pydantic). The floor: a bare Starlette app on the
+same uvicorn settings running one hand-written statement through a raw asyncpg pool and splicing
+its JSON (the same body) into the response. Load: locust FastHttpUser in its own process,
+64 users, no think time. Target: ours >= 0.5 x the floor.
 """
 
 import os

@@ -1,11 +1,12 @@
-"""The floor of the API-overhead benchmark: bare Starlette, raw asyncpg, the same SQL as core.
+"""The floor of the API-overhead benchmark: bare Starlette, raw asyncpg, one hand-written statement.
 
-No JWT check, no ORM, no validation: the fastest way to answer ``GET /api/v1/bots`` with core's
-own statement (``LIST_BOTS_SQL``: the owner's state, the count and the page as JSON), spliced
-into the response as it comes. ``BENCH_FLOOR_DSN`` names the database; the bearer token is taken
-to be the user id. The pool is configured as core's direct pool (ten connections, no reset query).
+No JWT check, no ORM, no validation: the fastest way to answer ``GET /api/v1/bots`` with the same
+body as core: one statement (the owner's state, the count and the page written as JSON by
+PostgreSQL), spliced into the response as it comes. ``BENCH_FLOOR_DSN`` names the database; the
+bearer token is taken to be the user id. Ten pooled connections, no reset query.
 """
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -17,11 +18,50 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core_service.bots.service import LIST_BOTS_SQL
+from core_service.bots.configuration import BotConfiguration
+
+
+def _utc_timestamp(column: str) -> str:
+    """SQL writing a timestamp as pydantic does: UTC, ``Z``, microseconds only when not zero."""
+    iso = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    return f"replace({iso}, '.000000Z', 'Z')"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_DEFAULTS = BotConfiguration().model_dump(mode="json")
+# A configuration stored before a field was added reads with that field's default, as in core.
+_CONFIGURATION = (
+    f"CASE WHEN page.configuration ?& ARRAY[{', '.join(map(_sql_text, _DEFAULTS))}]"
+    " THEN page.configuration"
+    f" ELSE {_sql_text(json.dumps(_DEFAULTS))}::jsonb || page.configuration END"
+)
+
+# The page of bots as the JSON of core's ``BotRead``; built from constants, no input spliced in.
+LIST_BOTS_SQL = f"""
+SELECT u.is_active,
+       (SELECT count(*) FROM bots WHERE bots.owner_id = u.id) AS total,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', page.id,
+                   'name', page.name,
+                   'description', page.description,
+                   'configuration', {_CONFIGURATION},
+                   'owner_id', page.owner_id,
+                   'created_at', {_utc_timestamp("page.created_at")},
+                   'updated_at', {_utc_timestamp("page.updated_at")})
+                 ORDER BY page.created_at DESC, page.id), '[]')::text
+        FROM (SELECT id, name, description, configuration, owner_id, created_at, updated_at
+              FROM bots WHERE bots.owner_id = u.id
+              ORDER BY created_at DESC, id LIMIT $2 OFFSET $3) AS page) AS items
+FROM users AS u
+WHERE u.id = $1
+"""  # noqa: S608 - see above
 
 
 async def _no_reset(_: asyncpg.Connection) -> None:
-    """Like core's direct pool: single statements leave no session state to reset."""
+    """Single statements leave no session state to reset."""
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from chatsphere_contracts.v1 import (
     ChatResponse,
+    Citation,
     StreamCitations,
     StreamDone,
     StreamEventName,
@@ -37,6 +38,7 @@ class SlowAgent:
     stream_started: threading.Event = field(default_factory=threading.Event)
     upsert_started: threading.Event = field(default_factory=threading.Event)
     upserted_ids: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
 
 
 def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
@@ -70,7 +72,9 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
                 usage=TokenUsage(input_tokens=3, output_tokens=len(agent.tokens)), model="slow-stub"
             )
             self.wfile.write(
-                format_sse(StreamEventName.CITATIONS, StreamCitations(citations=[])).encode()
+                format_sse(
+                    StreamEventName.CITATIONS, StreamCitations(citations=agent.citations)
+                ).encode()
             )
             self.wfile.write(format_sse(StreamEventName.DONE, done).encode())
             self.wfile.flush()
@@ -79,7 +83,10 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             usage = TokenUsage(input_tokens=3, output_tokens=len(agent.tokens))
             answer = ChatResponse(
-                answer="".join(agent.tokens), citations=[], usage=usage, model="slow-stub"
+                answer="".join(agent.tokens),
+                citations=agent.citations,
+                usage=usage,
+                model="slow-stub",
             )
             self._json(answer.model_dump_json().encode())
 

@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message
 
-from core_service.chat import service as chat_service
 from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import (
@@ -176,36 +175,6 @@ async def test_agent_down_is_503_and_the_users_message_is_kept_but_not_counted(
         ("user", "Still there?"),
         ("user", "Hello?"),
     ]
-
-
-async def test_only_the_answer_waits_for_the_wal_flush(
-    content_client: httpx.AsyncClient, content_app: FastAPI
-) -> None:
-    """The turn's first statement commits without waiting for the disk; the answer's insert,
-    which the response acknowledges (and whose flush covers the first), waits."""
-    user = await signup(content_client)
-    bot = await create_bot(content_client, user)
-    conversation_id = uuid.UUID(await _conversation(content_client, user, bot["id"]))
-    turn_arguments = (
-        *(uuid.UUID(user.id), conversation_id, "2026-01", uuid.uuid4(), "Hi", "Hi", 20),
-        *("free", "messages"),
-    )
-    answer_arguments = (uuid.uuid4(), conversation_id, "Hello", "[]", 1, 1, "extractive")
-
-    async with content_app.state.direct_pool.connection() as connection:
-        async with connection.transaction():
-            turn = await connection.fetchrow(chat_service._START_TURN_SQL, *turn_arguments)
-            turn_commit_mode = await connection.fetchval("SHOW synchronous_commit")
-        after_the_turn = await connection.fetchval("SHOW synchronous_commit")
-        async with connection.transaction():
-            await connection.fetchval(chat_service._STORE_ANSWER_SQL, *answer_arguments)
-            answer_commit_mode = await connection.fetchval("SHOW synchronous_commit")
-
-    assert turn is not None
-    assert turn["created_at"] is not None  # the turn was taken, not refused
-    assert turn_commit_mode == "off"
-    assert after_the_turn == "on"  # local to the transaction: the pooled session is unchanged
-    assert answer_commit_mode == "on"
 
 
 async def test_conversations_are_listed_and_deleted_with_their_messages(
@@ -399,7 +368,7 @@ async def test_history_stops_at_the_token_budget(
 async def test_a_refused_turn_counts_and_stores_nothing(
     content_client: httpx.AsyncClient, core_db: AsyncEngine
 ) -> None:
-    # One statement checks the user, the conversation and the quota before it writes anything.
+    # The user, the conversation and the quota are checked before anything is written.
     staff = await signup(content_client, engine=core_db, staff=True)
     owner = await signup(content_client)
     intruder = await signup(content_client)

@@ -2,9 +2,11 @@
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core_service.usage import service as usage_service
@@ -12,7 +14,9 @@ from core_service.usage.exceptions import QuotaExceeded
 from core_service.usage.service import UsageMetric
 from core_service.users import service as users_service
 from core_service.users.models import User
-from testsupport.core_users import signup
+from testsupport.core_users import plans_restored, signup
+
+_MIB = 1_048_576
 
 
 async def _load_user(sessionmaker: async_sessionmaker[AsyncSession], user_id: str) -> User:
@@ -100,3 +104,58 @@ async def test_concurrent_consumers_never_pass_the_limit(
     )
     assert sum(result is None for result in results) == 3
     assert all(isinstance(r, QuotaExceeded) for r in results if r is not None)
+
+
+async def _allows(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    user: User,
+    amount: int,
+    operation: Callable[..., Awaitable[None]],
+) -> bool:
+    async with sessionmaker() as session:  # rolled back when the block ends: nothing is kept
+        try:
+            await operation(session, user=user, metric=UsageMetric.STORED_BYTES, amount=amount)
+        except QuotaExceeded:
+            return False
+        return True
+
+
+@pytest.mark.parametrize(
+    ("cap_mb", "used", "amount", "allowed"),
+    [
+        (None, 0, 10**15, True),  # a NULL cap is unlimited
+        (None, 10**15, 10**15, True),
+        (1, 0, _MIB, True),
+        (1, _MIB, 1, False),
+        (1, 1, _MIB, False),
+    ],
+)
+async def test_the_check_and_the_charge_apply_one_quota_rule(
+    core_client: httpx.AsyncClient,
+    core_db: AsyncEngine,
+    cap_mb: int | None,
+    used: int,
+    amount: int,
+    allowed: bool,
+) -> None:
+    # A chat turn checks its quota when it starts and charges it when the answer is stored.
+    signed_up = await signup(core_client)
+    sessionmaker = async_sessionmaker(core_db, expire_on_commit=False)
+    user = await _load_user(sessionmaker, signed_up.id)
+    async with plans_restored(core_db):
+        async with core_db.begin() as connection:
+            await connection.execute(
+                text("UPDATE subscription_plans SET max_storage_mb = :cap WHERE name = 'free'"),
+                {"cap": cap_mb},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO usage_counters (user_id, metric, period, amount, updated_at)"
+                    " VALUES (:user, 'stored_bytes', 'all', :used, now())"
+                ),
+                {"user": user.id, "used": used},
+            )
+        checked = await _allows(sessionmaker, user, amount, usage_service.ensure_available)
+        charged = await _allows(sessionmaker, user, amount, usage_service.consume)
+
+    assert (checked, charged) == (allowed, allowed)

@@ -53,13 +53,6 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_pool_timeout_s: float = Field(default=10.0, gt=0)
-    database_direct_pool_size: int = Field(
-        default=10,
-        ge=1,
-        le=200,
-        description="Connections of the plain asyncpg pool that serves the hottest paths "
-        "(the bot list, chat turns), on top of the SQLAlchemy pool.",
-    )
     database_statement_timeout_ms: int = Field(default=15_000, ge=0)
     database_pool_pre_ping: bool = Field(
         default=False,

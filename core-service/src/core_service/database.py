@@ -1,7 +1,6 @@
 """Engine, sessions and the declarative base; the engine lives in the app's lifespan."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
@@ -20,13 +19,13 @@ from core_service.errors import DatabaseUnavailable
 
 __all__ = [
     "Base",
-    "DirectPool",
     "SessionDep",
+    "SessionmakerDep",
     "create_engine",
     "create_read_sessionmaker",
     "create_sessionmaker",
-    "direct_pool",
     "get_session",
+    "get_sessionmaker",
 ]
 
 NAMING_CONVENTION = {
@@ -109,79 +108,13 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     )
 
 
-# Besides _UNREACHABLE: the connection lost mid-query, or the statement timeout hit. A pooled
-# connection that the server closed while it sat idle (a shutdown) fails its next statement with
-# InternalClientError ("another operation is in progress") rather than a connection error.
-_DRIVER_UNAVAILABLE = (
-    *_UNREACHABLE,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.QueryCanceledError,
-    TimeoutError,
-)
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The app's sessionmaker, for work that outlives the request's session (a stream's end)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
 
 
-class DirectPool:
-    """A plain asyncpg pool for the hottest paths: single hand-written statements, no ORM.
-
-    The ORM session costs several times more CPU than the statements themselves; on the bot
-    list and on a chat turn that overhead, and its extra round trips, were most of the request.
-    Each statement there is atomic on its own (autocommit); everything else goes through the
-    session. Connections open on first use and the pool closes in the app's lifespan; a lost
-    connection is answered with 503 and replaced on the next use.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self._pool = asyncpg.create_pool(
-            _driver_dsn(settings),
-            min_size=0,
-            max_size=settings.database_direct_pool_size,
-            timeout=settings.readiness_timeout_s * 2,
-            # UTC, so that timestamps PostgreSQL writes as JSON read back as the ORM's do.
-            server_settings={**_server_settings(settings), "TimeZone": "UTC"},
-            reset=_keep_session,
-        )
-        self._acquire_timeout_s = settings.database_pool_timeout_s
-
-    async def open(self) -> None:
-        """Make the pool usable (``min_size=0``: no connection is opened yet)."""
-        await self._pool
-
-    async def close(self) -> None:
-        """Close every connection."""
-        await self._pool.close()
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"]:
-        """A pooled connection in autocommit; ``DatabaseUnavailable`` when the database is away."""
-        try:
-            async with self._pool.acquire(timeout=self._acquire_timeout_s) as connection:
-                try:
-                    yield connection
-                except asyncpg.PostgresError:
-                    raise  # the server refused the statement; the connection is idle again
-                except BaseException:
-                    # Interrupted mid-operation (connection lost, cancelled, ...): its state is
-                    # unknown and the skipped reset query would not find out, so it is not reused.
-                    connection.terminate()
-                    raise
-        except _DRIVER_UNAVAILABLE as error:
-            raise DatabaseUnavailable from error
-
-
-async def _keep_session(_: asyncpg.Connection) -> None:
-    """Skip the reset query (a round trip on every release): the direct pool only runs single
-    statements and never changes session state; asyncpg still rolls back an open transaction."""
-
-
-def direct_pool(request: Request) -> DirectPool:
-    """The app's direct pool.
-
-    A plain call, not a dependency: the routes that use it are the hottest, and FastAPI spends
-    about 15 us of CPU per dependency and request (a tenth of the floor's whole request).
-    """
-    pool: DirectPool = request.app.state.direct_pool
-    return pool
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})

@@ -13,7 +13,6 @@ from core_service.api import include_api_routers
 from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings, get_settings
 from core_service.database import (
-    DirectPool,
     create_engine,
     create_read_sessionmaker,
     create_sessionmaker,
@@ -47,9 +46,6 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        direct_pool = DirectPool(settings)
-        await direct_pool.open()
-        app.state.direct_pool = direct_pool
         app.state.verified_tokens = VerifiedTokens()
         agent_client = create_agent_client(settings, transport=agent_transport)
         app.state.agent_client = agent_client
@@ -60,7 +56,6 @@ def create_app(
                 yield
         finally:
             await agent_client.aclose()
-            await direct_pool.close()
             await engine.dispose()
             _log.info("core_stopped")
 

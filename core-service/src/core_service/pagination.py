@@ -12,7 +12,6 @@ __all__ = [
     "Page",
     "PageParams",
     "PageQuery",
-    "page_json",
 ]
 
 ItemT = TypeVar("ItemT")
@@ -42,10 +41,3 @@ class Page(BaseModel, Generic[ItemT]):
     total: int = Field(ge=0, description="Items in the whole list.")
     limit: int = Field(description="The limit applied.")
     offset: int = Field(description="The offset applied.")
-
-
-def page_json(items_json: str, *, total: int, page: PageParams) -> bytes:
-    """The JSON of a ``Page`` around items already written as a JSON array."""
-    return (
-        f'{{"items":{items_json},"total":{total},"limit":{page.limit},"offset":{page.offset}}}'
-    ).encode()

@@ -1,13 +1,13 @@
 """``/api/v1/bots``."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
-from core_service.auth.dependencies import CurrentUser, TokenSubject
+from core_service.auth.dependencies import CurrentUser
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
-from core_service.database import SessionDep, direct_pool
-from core_service.pagination import Page, PageQuery, page_json
+from core_service.database import SessionDep
+from core_service.pagination import Page, PageQuery
 
 __all__ = ["router"]
 
@@ -21,13 +21,12 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
     return BotRead.model_validate(bot)
 
 
-@router.get("", response_model=Page[BotRead])
-async def list_bots(request: Request, user_id: TokenSubject, page: PageQuery) -> Response:
+@router.get("")
+async def list_bots(user: CurrentUser, session: SessionDep, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
-    # PostgreSQL writes the bots' JSON (see ``LIST_BOTS_SQL``); it is sent as it comes.
-    listing = await bots_service.list_bots(direct_pool(request), owner_id=user_id, page=page)
-    body = page_json(listing.items_json, total=listing.total, page=page)
-    return Response(body, media_type="application/json")
+    bots, total = await bots_service.list_bots(session, owner_id=user.id, page=page)
+    items = [BotRead.model_validate(bot) for bot in bots]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{bot_id}")

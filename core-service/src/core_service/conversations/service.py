@@ -1,23 +1,37 @@
 """Conversation and message storage; ownership follows the bot's owner."""
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_service.bots.models import Bot
+from core_service.bots.models import Bot, utcnow
 from core_service.conversations.models import Conversation, Message, MessageRole
 from core_service.conversations.schemas import CitationRead, MessageRead, UsageRead
 from core_service.pagination import PageParams
 
 __all__ = [
+    "add_message",
     "create_conversation",
     "delete_conversation",
     "get_conversation",
     "list_conversations",
     "list_messages",
     "message_read",
+    "owned_by",
+    "recent_turns",
+    "title_from",
 ]
+
+_TITLE_CHARS = 80
+
+
+def owned_by(owner_id: uuid.UUID) -> ColumnElement[bool]:
+    """The ownership rule: a conversation belongs to the owner of its bot, recorded on it when it
+    is created (a bot never changes owner)."""
+    return Conversation.owner_id == owner_id
 
 
 async def create_conversation(session: AsyncSession, *, bot: Bot, title: str) -> Conversation:
@@ -29,15 +43,17 @@ async def create_conversation(session: AsyncSession, *, bot: Bot, title: str) ->
 
 
 async def get_conversation(
-    session: AsyncSession, *, conversation_id: uuid.UUID, owner_id: uuid.UUID
+    session: AsyncSession, *, conversation_id: uuid.UUID, owner_id: uuid.UUID, keep: bool = False
 ) -> Conversation | None:
-    """The conversation if it is with one of ``owner_id``'s bots, else None."""
-    found = await session.scalars(
-        select(Conversation)
-        .join(Bot, Bot.id == Conversation.bot_id)
-        .where(Conversation.id == conversation_id, Bot.owner_id == owner_id)
-    )
-    return found.one_or_none()
+    """The conversation if it is with one of ``owner_id``'s bots, else None.
+
+    ``keep`` holds off its deletion until the transaction ends (a key-share lock), for a write
+    that must not land in a conversation deleted meanwhile.
+    """
+    query = select(Conversation).where(Conversation.id == conversation_id, owned_by(owner_id))
+    if keep:
+        query = query.with_for_update(read=True, key_share=True)
+    return (await session.scalars(query)).one_or_none()
 
 
 async def list_conversations(
@@ -91,3 +107,51 @@ def message_read(message: Message) -> MessageRead:
         model=message.model,
         created_at=message.created_at,
     )
+
+
+async def recent_turns(
+    session: AsyncSession, *, conversation_id: uuid.UUID, limit: int
+) -> list[tuple[str, str]]:
+    """The conversation's last ``limit`` messages as ``(role, content)``, newest first."""
+    rows = await session.execute(
+        select(Message.role, Message.content)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.sequence.desc())
+        .limit(limit)
+    )
+    return [(role, content) for role, content in rows]
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    role: MessageRole,
+    content: str,
+    citations: Sequence[dict[str, Any]] = (),
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    model: str | None = None,
+) -> Message:
+    """Store a message in the conversation; an untitled conversation takes a user's first line."""
+    message = Message(
+        conversation_id=conversation.id,
+        role=role.value,
+        content=content,
+        citations=list(citations),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        model=model,
+    )
+    session.add(message)
+    if role is MessageRole.USER:
+        conversation.title = conversation.title or title_from(content)
+        conversation.updated_at = utcnow()
+    await session.flush()
+    return message
+
+
+def title_from(content: str) -> str:
+    """A conversation's title from its first message: the first line, shortened."""
+    stripped = content.strip()
+    return stripped.splitlines()[0][:_TITLE_CHARS] if stripped else ""

@@ -1,11 +1,14 @@
 """Check and count use against the plan: one atomic upsert, safe under concurrency."""
 
 import math
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import BigInteger, ColumnElement, Uuid, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from core_service.auth.clock import utcnow
 from core_service.plans import service as plans_service
@@ -20,12 +23,14 @@ __all__ = [
     "UsageMetric",
     "consume",
     "current_usage",
+    "ensure_available",
     "limit_for",
     "month_bounds",
     "period_of",
     "plan_limits",
     "quota_exceeded",
     "release",
+    "within_cap",
 ]
 
 _MIB = 1_048_576
@@ -77,20 +82,29 @@ async def plan_limits(session: AsyncSession, *, user: User) -> PlanLimits:
     return plan_limits_of(plan)
 
 
-# Adds `amount` only while the total stays within `cap` (NULL cap: no limit). The row lock
-# taken by ON CONFLICT serialises concurrent callers, so two cannot both take the last unit.
-_CONSUME = text(
-    """
-    INSERT INTO usage_counters AS u (user_id, metric, period, amount, updated_at)
-    SELECT CAST(:user_id AS uuid), CAST(:metric AS varchar), CAST(:period AS varchar),
-           CAST(:amount AS bigint), now()
-    WHERE CAST(:cap AS bigint) IS NULL OR CAST(:amount AS bigint) <= CAST(:cap AS bigint)
-    ON CONFLICT (user_id, metric, period) DO UPDATE
-        SET amount = u.amount + EXCLUDED.amount, updated_at = now()
-        WHERE CAST(:cap AS bigint) IS NULL OR u.amount + EXCLUDED.amount <= CAST(:cap AS bigint)
-    RETURNING u.amount
-    """
-)
+def within_cap(total: ColumnElement[int], cap: int | None) -> ColumnElement[bool]:
+    """The quota rule: ``total`` use is allowed under ``cap``; a None cap is unlimited."""
+    cap_value = literal(cap, BigInteger())
+    return or_(cap_value.is_(None), total <= cap_value)
+
+
+def _consume_statement(
+    *, user_id: uuid.UUID, metric: UsageMetric, period: str, amount: int, cap: int | None
+) -> ReturningInsert[tuple[int]]:
+    # Adds `amount` only while the total stays within `cap`. The row lock taken by ON CONFLICT
+    # serialises concurrent callers, so two cannot both take the last unit.
+    requested = literal(amount, BigInteger())
+    first_use = select(
+        literal(user_id, Uuid()), literal(metric.value), literal(period), requested, func.now()
+    ).where(within_cap(requested, cap))
+    columns = ["user_id", "metric", "period", "amount", "updated_at"]
+    statement = pg_insert(UsageCounter).from_select(columns, first_use)
+    added = UsageCounter.amount + statement.excluded.amount
+    return statement.on_conflict_do_update(
+        index_elements=[UsageCounter.user_id, UsageCounter.metric, UsageCounter.period],
+        set_={"amount": added, "updated_at": func.now()},
+        where=within_cap(added, cap),
+    ).returning(UsageCounter.amount)
 
 
 async def consume(
@@ -101,15 +115,32 @@ async def consume(
         raise ValueError("amount must not be negative")
     now = utcnow()
     cap = limit_for(await plan_limits(session, user=user), metric)
-    params = {
-        "user_id": user.id,
-        "metric": metric.value,
-        "period": period_of(metric, now),
-        "amount": amount,
-        "cap": cap,
-    }
-    if (await session.execute(_CONSUME, params)).first() is None:
+    statement = _consume_statement(
+        user_id=user.id, metric=metric, period=period_of(metric, now), amount=amount, cap=cap
+    )
+    if (await session.execute(statement)).first() is None:
         raise quota_exceeded(metric, cap, now)
+
+
+async def ensure_available(
+    session: AsyncSession, *, user: User, metric: UsageMetric, amount: int = 1
+) -> None:
+    """Raise ``QuotaExceeded`` unless ``consume`` of ``amount`` would be allowed now (a check
+    that takes nothing: the use is counted later, by ``consume``)."""
+    now = utcnow()
+    cap = limit_for(await plan_limits(session, user=user), metric)
+    used = select(UsageCounter.amount).where(*_counter_of(user, metric, now)).scalar_subquery()
+    total = func.coalesce(used, 0) + literal(amount, BigInteger())
+    if not await session.scalar(select(within_cap(total, cap))):
+        raise quota_exceeded(metric, cap, now)
+
+
+def _counter_of(user: User, metric: UsageMetric, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        UsageCounter.user_id == user.id,
+        UsageCounter.metric == metric.value,
+        UsageCounter.period == period_of(metric, now),
+    )
 
 
 def quota_exceeded(metric: UsageMetric, cap: int | None, now: datetime) -> QuotaExceeded:
@@ -133,11 +164,7 @@ async def release(
         raise ValueError("amount must not be negative")
     await session.execute(
         update(UsageCounter)
-        .where(
-            UsageCounter.user_id == user.id,
-            UsageCounter.metric == metric.value,
-            UsageCounter.period == period_of(metric, utcnow()),
-        )
+        .where(*_counter_of(user, metric, utcnow()))
         .values(amount=func.greatest(UsageCounter.amount - amount, 0), updated_at=func.now())
     )
 

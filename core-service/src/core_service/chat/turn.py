@@ -1,0 +1,211 @@
+"""The chat turn: one service for every door (the answer at once or streamed).
+
+A turn has two transactions with the agent call between them, so that nothing stays locked or
+open while the model thinks:
+
+1. **start**: the conversation must be the user's and the month's message quota not spent; the
+   user's message is stored and committed (it survives an agent failure), and the agent request
+   is built with the history before it. Nothing is counted yet.
+2. **finish**: the message is counted and the answer stored in **one** transaction, so the charge
+   and the answer agree whatever fails: a turn without an answer (the agent failed, the client
+   left, the database failed) is never counted, and there is no refund to forget.
+
+Citations of documents deleted while the agent answered are dropped when the answer is stored.
+"""
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsphere_contracts.v1 import (
+    MAX_MESSAGE_CHARS,
+    ChatRequest,
+    ChatResponse,
+    ChatRole,
+    Citation,
+    HistoryMessage,
+)
+from core_service.agent_client.client import AgentClient
+from core_service.bots.configuration import BotConfiguration
+from core_service.bots.models import Bot, bot_namespace
+from core_service.chat.schemas import ChatTurn
+from core_service.config import Settings
+from core_service.conversations import service as conversations_service
+from core_service.conversations.exceptions import ConversationNotFound
+from core_service.conversations.models import Conversation, MessageRole
+from core_service.conversations.schemas import MessageRead
+from core_service.documents.models import Document
+from core_service.usage import service as usage_service
+from core_service.usage.service import UsageMetric
+from core_service.users.models import User
+
+__all__ = [
+    "StartedTurn",
+    "estimate_tokens",
+    "finish_turn",
+    "fit_history",
+    "start_turn",
+    "take_turn",
+]
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    """The stored user message, the request for the agent, and where the answer goes."""
+
+    message: MessageRead
+    request: ChatRequest
+    bot_id: uuid.UUID
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: close enough to bound a prompt, no tokenizer needed."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def fit_history(turns: Sequence[tuple[str, str]], *, token_budget: int) -> list[HistoryMessage]:
+    """From ``(role, content)`` turns, newest first: as many as fit in ``token_budget``, oldest
+    first."""
+    history: list[HistoryMessage] = []
+    spent = 0
+    for role, content in turns:
+        spent += estimate_tokens(content)
+        if spent > token_budget:
+            break
+        if content:
+            history.append(HistoryMessage(role=ChatRole(role), content=content[:MAX_MESSAGE_CHARS]))
+    history.reverse()
+    return history
+
+
+async def start_turn(
+    session: AsyncSession,
+    *,
+    user: User,
+    conversation_id: uuid.UUID,
+    content: str,
+    settings: Settings,
+) -> StartedTurn:
+    """Check the conversation and the quota, store the user's message (flushed, not committed)
+    and build the agent request.
+
+    ``ConversationNotFound`` when it is not the user's, ``QuotaExceeded`` past the month's
+    messages; nothing is stored then.
+    """
+    conversation = await _owned_conversation(session, user=user, conversation_id=conversation_id)
+    await usage_service.ensure_available(session, user=user, metric=UsageMetric.MESSAGES)
+    bot = await session.get(Bot, conversation.bot_id)
+    if bot is None:  # deleted a moment ago, its conversations with it
+        raise ConversationNotFound
+    turns = await conversations_service.recent_turns(
+        session, conversation_id=conversation.id, limit=settings.chat_history_max_messages
+    )
+    message = await conversations_service.add_message(
+        session, conversation=conversation, role=MessageRole.USER, content=content
+    )
+    request = ChatRequest(
+        namespace=bot_namespace(bot.id),
+        message=content,
+        history=fit_history(turns, token_budget=settings.chat_history_token_budget),
+        config=BotConfiguration.model_validate(bot.configuration).chat_config(),
+    )
+    return StartedTurn(
+        message=conversations_service.message_read(message), request=request, bot_id=bot.id
+    )
+
+
+async def finish_turn(
+    session: AsyncSession, *, user: User, turn: StartedTurn, answer: ChatResponse
+) -> MessageRead:
+    """Count the message and store the answer, in the caller's transaction (flushed only).
+
+    ``ConversationNotFound`` when the conversation was deleted while the agent answered;
+    ``QuotaExceeded`` when concurrent turns spent the quota meanwhile.
+    """
+    conversation = await _owned_conversation(
+        session, user=user, conversation_id=turn.message.conversation_id, keep=True
+    )
+    await usage_service.consume(session, user=user, metric=UsageMetric.MESSAGES)
+    citations = await _citations_of_existing_documents(
+        session, bot_id=turn.bot_id, citations=answer.citations
+    )
+    message = await conversations_service.add_message(
+        session,
+        conversation=conversation,
+        role=MessageRole.ASSISTANT,
+        content=answer.answer,
+        citations=[citation.model_dump(mode="json") for citation in citations],
+        input_tokens=answer.usage.input_tokens,
+        output_tokens=answer.usage.output_tokens,
+        model=answer.model,
+    )
+    return conversations_service.message_read(message)
+
+
+async def take_turn(
+    session: AsyncSession,
+    agent: AgentClient,
+    *,
+    user: User,
+    conversation_id: uuid.UUID,
+    content: str,
+    settings: Settings,
+) -> ChatTurn:
+    """A whole turn answered at once; the answer's transaction is left to the caller to commit.
+
+    An agent failure propagates (``AgentUnavailable``): the user's message stays, uncounted.
+    """
+    turn = await start_turn(
+        session, user=user, conversation_id=conversation_id, content=content, settings=settings
+    )
+    # The user's message is kept whatever the agent does, and no transaction (nor pooled
+    # connection) is held while the model thinks.
+    await session.commit()
+    answer = await agent.chat(turn.request)
+    assistant_message = await finish_turn(session, user=user, turn=turn, answer=answer)
+    return ChatTurn(user_message=turn.message, assistant_message=assistant_message)
+
+
+async def _owned_conversation(
+    session: AsyncSession, *, user: User, conversation_id: uuid.UUID, keep: bool = False
+) -> Conversation:
+    conversation = await conversations_service.get_conversation(
+        session, conversation_id=conversation_id, owner_id=user.id, keep=keep
+    )
+    if conversation is None:
+        raise ConversationNotFound
+    return conversation
+
+
+async def _citations_of_existing_documents(
+    session: AsyncSession, *, bot_id: uuid.UUID, citations: Sequence[Citation]
+) -> list[Citation]:
+    """The citations whose document is still in the bot.
+
+    The documents found are key-share locked until the answer commits, so a deletion either
+    commits first (and its citations are dropped here) or waits for this answer: a document is
+    never cited after its ``DELETE`` answered 204.
+    """
+    cited = {_uuid_or_none(citation.document_id) for citation in citations}
+    cited.discard(None)
+    if not cited:
+        return []
+    existing = set(
+        await session.scalars(
+            select(Document.id)
+            .where(Document.bot_id == bot_id, Document.id.in_(cited))
+            .with_for_update(read=True, key_share=True)
+        )
+    )
+    return [c for c in citations if _uuid_or_none(c.document_id) in existing]
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
