@@ -1,5 +1,7 @@
 """Failed and stuck jobs are visible: staff list and re-queue them; /metrics counts them."""
 
+import asyncio
+import time
 import uuid
 
 import httpx
@@ -12,6 +14,7 @@ from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot, drain, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
+from testsupport.service_process import free_port, running_uvicorn, running_worker
 
 JOBS = "/api/v1/admin/jobs"
 
@@ -130,3 +133,51 @@ async def test_metrics_count_jobs_by_state_and_the_oldest_pending_age(
 
     assert (gauges["pending"], gauges["running"], gauges["failed"]) == (2, 1, 1)
     assert 90 <= gauges["oldest_pending_age"] < 150
+
+
+def _process_env(database_url: str) -> dict[str, str]:
+    return {
+        "CORE_ENVIRONMENT": "test",
+        "CORE_DATABASE_URL": database_url,
+        "CORE_AGENT_URL": f"http://127.0.0.1:{free_port()}",  # nobody listens: the agent is down
+        "CORE_ARGON2_MEMORY_KIB": "1024",
+        "CORE_ARGON2_TIME_COST": "1",
+        "CORE_ARGON2_PARALLELISM": "1",
+        "CORE_WORKER_POLL_INTERVAL_S": "0.1",
+        "CORE_WORKER_MAX_ATTEMPTS": "1",
+        "CORE_WORKER_ATTEMPTS_PER_CLAIM": "1",
+    }
+
+
+async def _wait_for_failed_jobs(client: httpx.AsyncClient, staff: SignedUpUser) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        listed = await client.get(f"{JOBS}?state=failed", headers=staff.headers)
+        if listed.json()["total"] or time.monotonic() > deadline:
+            return listed
+        await asyncio.sleep(0.1)
+
+
+async def test_a_failed_job_is_seen_and_requeued_through_a_real_server(
+    core_database_url: str, core_db: AsyncEngine
+) -> None:
+    env = _process_env(core_database_url)
+    with running_uvicorn("core_service.main:create_app", env) as core:
+        async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+            staff = await signup(client, engine=core_db, staff=True)
+            user = await signup(client)
+            bot = await create_bot(client, user)
+            await upload(client, user, bot["id"], "a.txt", b"Deltas form at river mouths.")
+            with running_worker(env) as worker:
+                failed = await _wait_for_failed_jobs(client, staff)
+                worker.terminate()
+                assert await asyncio.to_thread(worker.wait, 20) == 0
+            before = _job_gauges((await client.get("/metrics")).text)
+            job_id = failed.json()["items"][0]["id"]
+            retried = await client.post(f"{JOBS}/{job_id}/retry", headers=staff.headers)
+            after = _job_gauges((await client.get("/metrics")).text)
+
+    assert failed.json()["total"] == 1
+    assert (before["failed"], before["pending"]) == (1, 0)
+    assert retried.status_code == 202
+    assert (after["failed"], after["pending"]) == (0, 1)
