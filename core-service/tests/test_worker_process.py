@@ -138,3 +138,46 @@ async def test_a_killed_workers_job_is_picked_up_by_another(
     assert await count_vectors(agent.database_url, namespace=f"bot-{bot_id}") == (1, 1)
     async with core_db.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM jobs")) == 0
+
+
+async def _wait_for_claim(
+    engine: AsyncEngine, process: subprocess.Popen[bytes], *, attempts: int
+) -> None:
+    deadline = time.monotonic() + 30
+    while (await _job(engine))[::2] != ("running", attempts):
+        assert process.poll() is None, "the worker exited early"
+        assert time.monotonic() < deadline, f"claim {attempts} never came: {await _job(engine)}"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_job_whose_worker_dies_after_every_claim_ends_failed(
+    content_client: httpx.AsyncClient,
+    core_db: AsyncEngine,
+    start_worker: StartWorker,
+) -> None:
+    headers, bot_id, document_id = await _one_document(content_client)
+    settings = {
+        "CORE_WORKER_MAX_ATTEMPTS": "3",
+        "CORE_WORKER_LEASE_S": "1",
+        "CORE_WORKER_RETRY_INITIAL_S": "30",  # each worker waits in its backoff until killed
+    }
+    for attempt in range(1, 4):
+        process = start_worker(**settings)
+        await _wait_for_claim(core_db, process, attempts=attempt)
+        process.kill()  # SIGKILL right after the claim: nothing is written about the attempt
+        process.wait()
+
+    last = start_worker(**settings)
+    deadline = time.monotonic() + 30
+    while (await _job(core_db))[0] != "failed":
+        assert time.monotonic() < deadline, f"the poison job is still going: {await _job(core_db)}"
+        await asyncio.sleep(0.1)
+    last.terminate()
+    document = await content_client.get(
+        f"/api/v1/bots/{bot_id}/documents/{document_id}", headers=headers
+    )
+
+    assert await _job(core_db) == ("failed", None, 4)
+    assert await asyncio.to_thread(last.wait, 15) == 0
+    assert document.json()["status"] == "error"
+    assert "Gave up after 3 attempts" in document.json()["error"]

@@ -6,9 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from core_service.admin import service as admin_service
-from core_service.admin.schemas import PlanChange, PlanUpdate, UserPage
+from core_service.admin.schemas import JobRead, PlanChange, PlanUpdate, UserPage
 from core_service.auth.dependencies import StaffUser
 from core_service.database import SessionDep
+from core_service.jobs.models import JobState
+from core_service.pagination import Page, PageQuery
 from core_service.plans.schemas import PlanRead, plan_read
 from core_service.users import service as users_service
 from core_service.users.schemas import UserRead, user_read
@@ -59,3 +61,20 @@ async def activate(session: SessionDep, staff: StaffUser, user_id: uuid.UUID) ->
 async def update_plan(session: SessionDep, _: StaffUser, name: str, body: PlanUpdate) -> PlanRead:
     """Change a plan's price, description, features, Stripe price id or limits."""
     return plan_read(await admin_service.update_plan(session, name=name, changes=body))
+
+
+@router.get("/jobs", response_model=Page[JobRead])
+async def list_jobs(
+    session: SessionDep, _: StaffUser, page: PageQuery, state: JobState | None = None
+) -> Page[JobRead]:
+    """Background jobs, most recently changed first; ``state=failed`` lists those given up on."""
+    jobs, total = await admin_service.list_jobs(session, state=state, page=page)
+    items = [JobRead.model_validate(job) for job in jobs]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobRead, status_code=202)
+async def retry_job(session: SessionDep, staff: StaffUser, job_id: uuid.UUID) -> JobRead:
+    """Put a failed job back in the queue with its attempts reset (409 if it is not failed)."""
+    job = await admin_service.retry_job(session, actor=staff, job_id=job_id)
+    return JobRead.model_validate(job)

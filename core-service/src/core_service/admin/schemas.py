@@ -1,13 +1,16 @@
 """Staff-only bodies of the API."""
 
+import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from core_service.jobs.models import JobState
 from core_service.users.schemas import UserRead
 
-__all__ = ["PlanChange", "PlanUpdate", "UserPage"]
+__all__ = ["JobRead", "PlanChange", "PlanUpdate", "UserPage"]
 
 _MAX_INT = 2_147_483_647  # the limit columns are PostgreSQL integers
 
@@ -39,3 +42,20 @@ class PlanUpdate(BaseModel):
     max_messages_per_month: int | None = Field(default=None, ge=0, le=_MAX_INT)
     max_upload_mb: int | None = Field(default=None, ge=1, le=_MAX_INT)
     max_storage_mb: int | None = Field(default=None, ge=0, le=_MAX_INT)
+
+
+class JobRead(BaseModel):
+    """A job of the outbox, as staff see it (its payload stays internal)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(description="What the job does, e.g. 'index_document'.")
+    state: JobState
+    attempts: int = Field(description="Claims so far; reset when staff re-queue the job.")
+    last_error: str | None = Field(description="Why the last attempt failed, if one did.")
+    owner_id: uuid.UUID = Field(description="The user the job works for.")
+    bot_id: uuid.UUID
+    document_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime

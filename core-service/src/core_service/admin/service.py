@@ -1,20 +1,30 @@
 """What staff may do to accounts and plans."""
 
 import uuid
+from collections.abc import Sequence
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_service.admin.exceptions import CannotDeactivateSelf, StripePriceTaken
+from core_service.admin.exceptions import (
+    CannotDeactivateSelf,
+    JobNotFailed,
+    JobNotFound,
+    StripePriceTaken,
+)
 from core_service.admin.schemas import PlanUpdate
 from core_service.auth import refresh_tokens
+from core_service.documents.models import Document, DocumentStatus
+from core_service.jobs import service as jobs_service
+from core_service.jobs.models import Job, JobKind, JobState
+from core_service.pagination import PageParams
 from core_service.plans import service as plans_service
 from core_service.plans.models import SubscriptionPlan
 from core_service.users import service as users_service
 from core_service.users.models import User
 
-__all__ = ["change_plan", "set_active", "update_plan"]
+__all__ = ["change_plan", "list_jobs", "retry_job", "set_active", "update_plan"]
 
 _log = structlog.get_logger(__name__)
 
@@ -65,3 +75,32 @@ async def update_plan(session: AsyncSession, *, name: str, changes: PlanUpdate) 
             setattr(plan, field, value)
     await session.flush()
     return plan
+
+
+async def list_jobs(
+    session: AsyncSession, *, state: JobState | None, page: PageParams
+) -> tuple[Sequence[Job], int]:
+    """A page of the outbox's jobs (in ``state`` if given), most recently changed first."""
+    condition = Job.state == state.value if state is not None else None
+    listed = select(Job).order_by(Job.updated_at.desc(), Job.id)
+    counted = select(func.count()).select_from(Job)
+    if condition is not None:
+        listed, counted = listed.where(condition), counted.where(condition)
+    jobs = (await session.scalars(listed.limit(page.limit).offset(page.offset))).all()
+    return jobs, int(await session.scalar(counted) or 0)
+
+
+async def retry_job(session: AsyncSession, *, actor: User, job_id: uuid.UUID) -> Job:
+    """Re-queue a failed job with its attempts reset; its document is ``processing`` again."""
+    job = await jobs_service.requeue_failed_job(session, job_id=job_id)
+    if job is None:
+        exists = await session.scalar(select(Job.id).where(Job.id == job_id))
+        raise JobNotFound if exists is None else JobNotFailed
+    if job.kind == JobKind.INDEX_DOCUMENT.value and job.document_id is not None:
+        await session.execute(
+            update(Document)
+            .where(Document.id == job.document_id)
+            .values(status=DocumentStatus.PROCESSING.value, error=None)
+        )
+    _log.info("job_requeued", job_id=str(job.id), kind=job.kind, by=str(actor.id))
+    return job

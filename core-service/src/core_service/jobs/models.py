@@ -3,16 +3,16 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import Connection, DateTime, Index, Integer, String, Text, event, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from core_service.bots.models import utcnow
+from core_service.bots.models import Bot, utcnow
 from core_service.database import Base
 
-__all__ = ["Job", "JobKind", "JobState"]
+__all__ = ["Job", "JobKind", "JobOwner", "JobState"]
 
 
 class JobKind(StrEnum):
@@ -44,6 +44,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default=JobState.PENDING.value)
     bot_id: Mapped[uuid.UUID]
+    # The tenant the job works for: claims take turns between owners (see JobOwner).
+    owner_id: Mapped[uuid.UUID]
     document_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -60,9 +62,32 @@ class Job(Base):
     )
 
 
-# The claim query: claimable jobs by visibility time; failed jobs are kept out of the index.
-Index(
-    "ix_jobs_claimable",
-    Job.visible_after,
-    postgresql_where=text("state IN ('pending', 'running')"),
-)
+class JobOwner(Base):
+    """When each owner was last served a job: claims go to the owner served longest ago.
+
+    Without it the queue serves in order, and one owner's thousand documents make everyone
+    else's wait behind them.
+    """
+
+    __tablename__ = "job_owners"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    last_claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+_CLAIMABLE = text("state IN ('pending', 'running')")
+
+# The claim queries: claimable jobs by visibility time, overall and per owner (the per-owner
+# index also lists the owners that have claimable jobs). Failed jobs are kept out of both.
+Index("ix_jobs_claimable", Job.visible_after, postgresql_where=_CLAIMABLE)
+Index("ix_jobs_claimable_by_owner", Job.owner_id, Job.visible_after, postgresql_where=_CLAIMABLE)
+
+
+@event.listens_for(Job, "before_insert")
+def _fill_in_owner(_mapper: Mapper[Job], connection: Connection, job: Job) -> None:
+    """A job belongs to its bot's owner, so no code that enqueues has to look the owner up."""
+    # Unset until now unless the code that enqueued it knew the owner.
+    if cast("uuid.UUID | None", job.owner_id) is None:
+        owner = connection.scalar(select(Bot.owner_id).where(Bot.id == job.bot_id))
+        # Cleanup for a bot that is already gone counts as a tenant of its own.
+        job.owner_id = owner if owner is not None else job.bot_id

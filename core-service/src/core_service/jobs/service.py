@@ -3,10 +3,11 @@
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Uuid, and_, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_service.jobs.models import Job, JobKind, JobState
+from core_service.jobs.models import Job, JobKind, JobOwner, JobState
 
 __all__ = [
     "claim_next_job",
@@ -16,6 +17,7 @@ __all__ = [
     "finish_job",
     "release_job",
     "renew_lease",
+    "requeue_failed_job",
     "retry_job_later",
 ]
 
@@ -56,26 +58,69 @@ async def enqueue_vector_deletion(
     return job
 
 
+# The owners that have claimable jobs, found by skipping through the per-owner index one owner
+# at a time (PostgreSQL has no loose index scan of its own): the cost grows with the number of
+# owners waiting, not with the number of jobs. Among them, the owner served longest ago (never
+# served first) whose oldest visible job is oldest.
+_NEXT_OWNER = text(
+    """
+    WITH RECURSIVE owners(owner_id) AS (
+        (SELECT owner_id FROM jobs WHERE state IN ('pending', 'running')
+         ORDER BY owner_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.owner_id FROM jobs j
+                WHERE j.state IN ('pending', 'running') AND j.owner_id > owners.owner_id
+                ORDER BY j.owner_id LIMIT 1)
+        FROM owners WHERE owners.owner_id IS NOT NULL
+    )
+    SELECT owners.owner_id
+    FROM owners
+    CROSS JOIN LATERAL (
+        SELECT min(j.visible_after) AS oldest FROM jobs j
+        WHERE j.owner_id = owners.owner_id AND j.state IN ('pending', 'running')
+          AND j.visible_after <= now()
+    ) head
+    LEFT JOIN job_owners served ON served.owner_id = owners.owner_id
+    WHERE head.oldest IS NOT NULL
+    ORDER BY served.last_claimed_at NULLS FIRST, head.oldest
+    LIMIT 1
+    """
+).columns(owner_id=Uuid)
+
+
 async def claim_next_job(session: AsyncSession, *, worker_id: str, lease_s: float) -> Job | None:
-    """Lease the oldest visible job to ``worker_id``; other workers skip it while it is locked.
+    """Lease a visible job to ``worker_id``, taking turns between owners; others skip it.
 
     The lease moves ``visible_after`` forward: if this worker dies, the job becomes visible again
-    when the lease ends, and ``attempts`` tells how often it was tried.
+    when the lease ends, and ``attempts`` (counted at each claim) tells how often it was tried.
     """
-    claimable = (
-        select(Job.id)
-        .where(
-            Job.state.in_([JobState.PENDING.value, JobState.RUNNING.value]),
-            Job.visible_after <= func.now(),
-        )
-        .order_by(Job.visible_after)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+    owner_id = await session.scalar(_NEXT_OWNER)
+    if owner_id is None:
+        return None
+    # Another worker may have locked the owner's last visible jobs since: then take any.
+    job = await _claim(session, worker_id=worker_id, lease_s=lease_s, owner_id=owner_id)
+    job = job or await _claim(session, worker_id=worker_id, lease_s=lease_s, owner_id=None)
+    if job is not None:
+        await _mark_served(session, owner_id=job.owner_id)
+    return job
+
+
+async def _claim(
+    session: AsyncSession, *, worker_id: str, lease_s: float, owner_id: uuid.UUID | None
+) -> Job | None:
+    """Lease the oldest visible job (of ``owner_id`` when given) that no one else has locked."""
+    claimable = select(Job.id).where(
+        Job.state.in_([JobState.PENDING.value, JobState.RUNNING.value]),
+        Job.visible_after <= func.now(),
     )
+    if owner_id is not None:
+        claimable = claimable.where(Job.owner_id == owner_id)
+    next_id = (
+        claimable.order_by(Job.visible_after).limit(1).with_for_update(skip_locked=True)
+    ).scalar_subquery()
     claimed = await session.scalars(
         update(Job)
-        .where(Job.id == claimable)
+        .where(Job.id == next_id)
         .values(
             state=JobState.RUNNING.value,
             locked_by=worker_id,
@@ -88,63 +133,113 @@ async def claim_next_job(session: AsyncSession, *, worker_id: str, lease_s: floa
     return claimed.one_or_none()
 
 
+async def _mark_served(session: AsyncSession, *, owner_id: uuid.UUID) -> None:
+    # clock_timestamp, not now(): claims in concurrent transactions must still be ordered.
+    served_at = func.clock_timestamp()
+    await session.execute(
+        insert(JobOwner)
+        .values(owner_id=owner_id, last_claimed_at=served_at)
+        .on_conflict_do_update(
+            index_elements=[JobOwner.owner_id], set_={"last_claimed_at": served_at}
+        )
+    )
+
+
+def _held_by(job_id: uuid.UUID, worker_id: str) -> ColumnElement[bool]:
+    """The job is still leased to ``worker_id``: every transition of a claimed job checks it.
+
+    A worker whose lease lapsed may still be working; once another worker holds the job, the
+    first one's writes must change nothing.
+    """
+    return and_(Job.id == job_id, Job.locked_by == worker_id, Job.state == JobState.RUNNING.value)
+
+
 async def renew_lease(
     session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, lease_s: float
 ) -> bool:
     """Extend the lease while working; False when another worker has taken the job over."""
     result = await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.locked_by == worker_id, Job.state == JobState.RUNNING.value)
+        .where(_held_by(job_id, worker_id))
         .values(visible_after=func.now() + timedelta(seconds=lease_s))
         .returning(Job.id)
     )
     return result.first() is not None
 
 
-async def finish_job(
-    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str | None = None
-) -> bool:
+async def finish_job(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -> bool:
     """The job is done: it leaves the outbox. False if ``worker_id`` no longer holds it."""
-    statement = delete(Job).where(Job.id == job_id)
-    if worker_id is not None:
-        statement = statement.where(Job.locked_by == worker_id)
-    return (await session.execute(statement.returning(Job.id))).first() is not None
+    result = await session.execute(delete(Job).where(_held_by(job_id, worker_id)).returning(Job.id))
+    return result.first() is not None
 
 
 async def retry_job_later(
-    session: AsyncSession, *, job_id: uuid.UUID, delay_s: float, error: str
-) -> None:
-    """Put the job back, visible again after ``delay_s``."""
-    await session.execute(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, delay_s: float, error: str
+) -> bool:
+    """Put the job back, visible again after ``delay_s``. False if ``worker_id`` lost it."""
+    result = await session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(_held_by(job_id, worker_id))
         .values(
             state=JobState.PENDING.value,
             locked_by=None,
             last_error=error[:2_000],
             visible_after=func.now() + timedelta(seconds=delay_s),
+            updated_at=func.now(),
         )
+        .returning(Job.id)
     )
+    return result.first() is not None
 
 
-async def release_job(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -> None:
+async def release_job(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -> bool:
     """Give an unfinished job back at once (graceful stop); the attempt is not counted."""
-    await session.execute(
+    result = await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.locked_by == worker_id)
+        .where(_held_by(job_id, worker_id))
         .values(
             state=JobState.PENDING.value,
             locked_by=None,
             attempts=func.greatest(Job.attempts - 1, 0),
             visible_after=func.now(),
+            updated_at=func.now(),
         )
+        .returning(Job.id)
     )
+    return result.first() is not None
 
 
-async def fail_job(session: AsyncSession, *, job_id: uuid.UUID, error: str) -> None:
-    """Give up: the job stays in the table as ``failed`` for inspection, never claimed again."""
-    await session.execute(
+async def fail_job(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, error: str) -> bool:
+    """Give up: the job stays as ``failed`` for inspection, never claimed again.
+
+    False (nothing changed) if ``worker_id`` no longer holds the job.
+    """
+    result = await session.execute(
         update(Job)
-        .where(Job.id == job_id)
-        .values(state=JobState.FAILED.value, locked_by=None, last_error=error[:2_000])
+        .where(_held_by(job_id, worker_id))
+        .values(
+            state=JobState.FAILED.value,
+            locked_by=None,
+            last_error=error[:2_000],
+            updated_at=func.now(),
+        )
+        .returning(Job.id)
     )
+    return result.first() is not None
+
+
+async def requeue_failed_job(session: AsyncSession, *, job_id: uuid.UUID) -> Job | None:
+    """Put a failed job back in the queue with its attempts reset; None if it is not failed."""
+    requeued = await session.scalars(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.FAILED.value)
+        .values(
+            state=JobState.PENDING.value,
+            attempts=0,
+            locked_by=None,
+            visible_after=func.now(),
+            updated_at=func.now(),
+        )
+        .returning(Job)
+    )
+    return requeued.one_or_none()

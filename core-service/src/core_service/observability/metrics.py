@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core_service.jobs.metrics import refresh_job_metrics
 from core_service.jobs.models import JobKind
 
 __all__ = [
@@ -133,6 +134,7 @@ async def metrics_endpoint(request: Request) -> Response:
     engine: AsyncEngine | None = getattr(request.app.state, "engine", None)
     if engine is not None:
         await refresh_queue_depth(engine)
+        await refresh_job_metrics(engine)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

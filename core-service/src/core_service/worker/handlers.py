@@ -139,4 +139,5 @@ async def _delete_vectors(context: JobContext, job: Job) -> None:
 
 async def _finish(context: JobContext, job: Job) -> None:
     async with context.sessionmaker() as session, session.begin():
-        await jobs_service.finish_job(session, job_id=job.id)
+        if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
+            raise LeaseLost  # another worker holds it now: our finish changed nothing

@@ -10,12 +10,18 @@ from core_service.jobs.models import Job, JobKind
 __all__ = ["give_up"]
 
 
-async def give_up(session: AsyncSession, *, job: Job, reason: str) -> None:
-    """Mark the job failed and, for indexing, its document ``error`` with ``reason``."""
-    await jobs_service.fail_job(session, job_id=job.id, error=reason)
+async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: str) -> bool:
+    """Mark the job failed and, for indexing, its document ``error`` with ``reason``.
+
+    False, changing nothing, when ``worker_id`` no longer holds the job: the document is
+    another worker's business then.
+    """
+    if not await jobs_service.fail_job(session, job_id=job.id, worker_id=worker_id, error=reason):
+        return False
     if job.kind == JobKind.INDEX_DOCUMENT.value and job.document_id is not None:
         await session.execute(
             update(Document)
             .where(Document.id == job.document_id)
             .values(status=DocumentStatus.ERROR.value, error=reason[:2_000])
         )
+    return True

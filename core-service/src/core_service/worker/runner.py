@@ -3,11 +3,16 @@
 Retries happen at two levels. Within one claim, tenacity retries an unavailable agent with
 exponential backoff and jitter (short blips). If the agent is still down, the job goes back to the
 outbox, visible again after a longer backoff that grows with its ``attempts``; that survives
-restarts. After ``worker_max_attempts`` the document is marked ``error`` with the reason.
+restarts. After ``worker_max_attempts`` the document is marked ``error`` with the reason. A claim
+counts as an attempt, so a job whose worker dies every time (a poison job) also ends ``failed``.
+
+Every write about a claimed job names this worker as the holder: once its lease lapsed and
+another worker took the job, the write changes nothing, and the worker logs that.
 """
 
 import asyncio
 import os
+import random
 import socket
 import uuid
 from contextlib import suppress
@@ -16,7 +21,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import (
     AsyncRetrying,
-    RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -32,7 +36,7 @@ from core_service.observability.metrics import INGESTION_JOBS
 from core_service.worker.handlers import JobContext, LeaseLost, handle_job
 from core_service.worker.outcomes import give_up
 
-__all__ = ["Worker", "run_worker"]
+__all__ = ["Worker", "retry_delay_s", "run_worker"]
 
 _log = structlog.get_logger(__name__)
 
@@ -103,6 +107,16 @@ class Worker:
 
     async def _process(self, job: Job) -> None:
         log = _log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        if job.attempts > self.settings.worker_max_attempts:
+            # Every earlier claim ended without an outcome: its worker died (or hung past
+            # its lease) on this job. Running it again would likely kill this one too.
+            tries = job.attempts - 1
+            await self._give_up(
+                job,
+                f"Gave up after {tries} attempts: each time, the worker stopped before it "
+                "finished (it crashed, was killed or ran out of time).",
+            )
+            return
         try:
             await self._attempts(job)
         except WorkerStopping:
@@ -167,31 +181,57 @@ class Worker:
 
     async def _release(self, job: Job) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await jobs_service.release_job(session, job_id=job.id, worker_id=self.worker_id)
-        INGESTION_JOBS.labels(kind=job.kind, state="released").inc()
+            held = await jobs_service.release_job(session, job_id=job.id, worker_id=self.worker_id)
+        if self._still_held(job, held, "release"):
+            INGESTION_JOBS.labels(kind=job.kind, state="released").inc()
 
     async def _retry_or_give_up(self, job: Job, reason: str) -> None:
         if job.attempts >= self.settings.worker_max_attempts:
             await self._give_up(job, f"{reason} (gave up after {job.attempts} attempts)")
             return
-        delay = self._backoff(_attempt_state(job.attempts))
+        delay = retry_delay_s(
+            job.attempts,
+            initial_s=self.settings.worker_retry_initial_s,
+            max_s=self.settings.worker_retry_max_s,
+        )
         async with self.sessionmaker() as session, session.begin():
-            await jobs_service.retry_job_later(session, job_id=job.id, delay_s=delay, error=reason)
-        INGESTION_JOBS.labels(kind=job.kind, state="retry").inc()
-        _log.warning("job_retry_later", job_id=str(job.id), delay_s=round(delay, 2), reason=reason)
+            held = await jobs_service.retry_job_later(
+                session, job_id=job.id, worker_id=self.worker_id, delay_s=delay, error=reason
+            )
+        if self._still_held(job, held, "retry"):
+            INGESTION_JOBS.labels(kind=job.kind, state="retry").inc()
+            _log.warning(
+                "job_retry_later", job_id=str(job.id), delay_s=round(delay, 2), reason=reason
+            )
 
     async def _give_up(self, job: Job, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await give_up(session, job=job, reason=reason)
-        INGESTION_JOBS.labels(kind=job.kind, state="failed").inc()
-        _log.error("job_failed", job_id=str(job.id), kind=job.kind, reason=reason)
+            held = await give_up(session, job=job, worker_id=self.worker_id, reason=reason)
+        if self._still_held(job, held, "fail"):
+            INGESTION_JOBS.labels(kind=job.kind, state="failed").inc()
+            _log.error("job_failed", job_id=str(job.id), kind=job.kind, reason=reason)
+
+    def _still_held(self, job: Job, held: bool, transition: str) -> bool:
+        """Log a write that changed nothing because another worker holds the job now."""
+        if not held:
+            _log.warning(
+                "job_stale_write_ignored",
+                job_id=str(job.id),
+                worker_id=self.worker_id,
+                transition=transition,
+            )
+        return held
 
 
-def _attempt_state(attempt_number: int) -> RetryCallState:
-    """A tenacity call state at ``attempt_number``, to reuse its backoff between claims."""
-    state = RetryCallState(retry_object=AsyncRetrying(), fn=None, args=(), kwargs={})
-    state.attempt_number = attempt_number
-    return state
+def retry_delay_s(attempts: int, *, initial_s: float, max_s: float) -> float:
+    """How long a job waits in the outbox after its ``attempts``-th try failed.
+
+    Exponential with jitter, capped at ``max_s``: the jitter spreads out the jobs that failed
+    together (the agent was down), so they do not all come back at the same moment.
+    """
+    exponential = initial_s * 2.0 ** min(attempts - 1, 60)
+    jitter = random.uniform(0, initial_s)  # noqa: S311 - spreading load, not a secret
+    return min(exponential + jitter, max_s)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
