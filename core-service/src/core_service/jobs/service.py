@@ -15,7 +15,7 @@ __all__ = [
     "enqueue_vector_deletion",
     "fail_job",
     "finish_job",
-    "record_stale_vectors",
+    "record_chunking",
     "release_job",
     "renew_lease",
     "retry_job_later",
@@ -52,18 +52,19 @@ def _stale_vector_ids(payload: dict[str, Any]) -> list[str]:
     return [str(vector_id) for vector_id in payload.get("stale_vector_ids") or []]
 
 
-async def record_stale_vectors(
+async def record_chunking(
     session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, stale_vector_ids: list[str]
 ) -> bool:
-    """Remember, on the indexing job ``worker_id`` holds, the vectors it must delete at the end.
+    """On the indexing job ``worker_id`` holds: its chunks are written, these vectors are stale.
 
-    Written with the chunk replacement that made them stale, so a job that supersedes this one
-    inherits them (``enqueue_indexing``). False when the job is no longer this worker's.
+    Written with the chunk replacement itself, so that a retry of the job goes straight to
+    indexing, and a job that supersedes this one inherits the deletions (``enqueue_indexing``).
+    False when the job is no longer this worker's.
     """
     recorded = await session.execute(
         update(Job)
         .where(Job.id == job_id, Job.locked_by == worker_id)
-        .values(payload={"stale_vector_ids": stale_vector_ids})
+        .values(payload={"stale_vector_ids": stale_vector_ids, "chunked": True})
         .returning(Job.id)
     )
     return recorded.first() is not None

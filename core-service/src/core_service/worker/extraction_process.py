@@ -25,6 +25,15 @@ def _confine(cpu_seconds: int, memory_bytes: int) -> None:
     os.nice(10)
 
 
+def _peak_memory_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1_024  # Linux counts in KiB
+
+
+def memory_bytes_used_up(limit: int) -> int:
+    """Past this much resident memory, a failure is taken for the memory limit."""
+    return limit * 3 // 4
+
+
 def main(arguments: list[str]) -> int:
     """Extract the text of stdin's file; see the module docstring for the protocol."""
     kind_value, max_chars, max_pages, max_unpacked, cpu_seconds, memory_bytes = arguments
@@ -45,6 +54,10 @@ def main(arguments: list[str]) -> int:
     try:
         text = extract_text(data, DocumentKind(kind_value), limits)
     except ExtractionFailed as failure:
+        # Parsers report a failed allocation in their own words (libxml2: "unknown error"):
+        # a failure near the memory limit is the limit.
+        if _peak_memory_bytes() > memory_bytes_used_up(int(memory_bytes)):
+            return EXIT_OUT_OF_MEMORY
         sys.stdout.buffer.write(failure.reason.encode())
         return EXIT_UNREADABLE
     sys.stdout.buffer.write(text.encode())

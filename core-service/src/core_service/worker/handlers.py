@@ -87,23 +87,19 @@ async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID)
     if source is None:
         await _forget_deleted(context, job, namespace, document_id)
         return
-    try:
-        text = await _extract(context, job, document_id, source)
-    except ExtractionFailed as failure:
-        await _fail_document(context, job, namespace, document_id, failure.reason)
-        return
-    await _set_stage(context, document_id, DocumentStage.CHUNKING)
-    chunks = await asyncio.to_thread(
-        split_text,
-        text,
-        chunk_size=source.configuration.chunk_size,
-        chunk_overlap=source.configuration.chunk_overlap,
-    )
-    async with context.sessionmaker() as session, session.begin():
-        stale = await _replace_chunks(session, context, job, document_id, text, chunks)
-    if stale is None:
-        await _forget_deleted(context, job, namespace, document_id)
-        return
+    # A retry after the chunks were written (say, the agent was down) only indexes again.
+    stale = _inherited_stale(job)
+    if not job.payload.get("chunked"):
+        try:
+            text = await _extract(context, job, document_id, source)
+        except ExtractionFailed as failure:
+            await _fail_document(context, job, namespace, document_id, failure.reason)
+            return
+        chunked = await _chunk(context, job, document_id, text, source.configuration)
+        if chunked is None:
+            await _forget_deleted(context, job, namespace, document_id)
+            return
+        stale = chunked
     await _upsert_chunks(context, namespace, document_id, source.name)
     await _delete_stale(context, namespace, stale)
     await _mark_ready(context, job, namespace, document_id)
@@ -127,11 +123,9 @@ async def _load_source(context: JobContext, document_id: uuid.UUID) -> _Source |
 async def _extract(context: JobContext, job: Job, document_id: uuid.UUID, source: _Source) -> str:
     await _set_stage(context, document_id, DocumentStage.EXTRACTING)
     data, kind = await _original(context, job, document_id, source.kind)
-    text = await extract_in_child(data, kind, context.limits)
-    # Extraction can take a while: make sure the job is still ours (and extend the lease).
-    if not await context.renew_lease():
-        raise LeaseLost
-    return text
+    # The wall-clock limit stays below the lease; whether the job is still ours is checked when
+    # the chunks are written (``record_chunking``).
+    return await extract_in_child(data, kind, context.limits)
 
 
 async def _original(
@@ -150,6 +144,25 @@ async def _original(
     return text.encode(), DocumentKind.TEXT
 
 
+async def _chunk(
+    context: JobContext,
+    job: Job,
+    document_id: uuid.UUID,
+    text: str,
+    configuration: BotConfiguration,
+) -> list[str] | None:
+    """Split and store the passages; the vectors to delete once they are indexed (None: gone)."""
+    await _set_stage(context, document_id, DocumentStage.CHUNKING)
+    chunks = await asyncio.to_thread(
+        split_text,
+        text,
+        chunk_size=configuration.chunk_size,
+        chunk_overlap=configuration.chunk_overlap,
+    )
+    async with context.sessionmaker() as session, session.begin():
+        return await _replace_chunks(session, context, job, document_id, text, chunks)
+
+
 async def _replace_chunks(
     session: AsyncSession,
     context: JobContext,
@@ -158,7 +171,6 @@ async def _replace_chunks(
     text: str,
     chunks: list[TextChunk],
 ) -> list[str] | None:
-    """New chunks in, old ones out; the vectors to delete once the new ones are indexed."""
     replaced = await documents_service.replace_chunks(
         session, document_id=document_id, text=text, chunks=chunks
     )
@@ -166,10 +178,12 @@ async def _replace_chunks(
         return None
     stale = list(dict.fromkeys([*_inherited_stale(job), *replaced]))
     # In the same transaction: a reindex that supersedes this job from now on inherits them.
-    if not await jobs_service.record_stale_vectors(
+    if not await jobs_service.record_chunking(
         session, job_id=job.id, worker_id=context.worker_id, stale_vector_ids=stale
     ):
         raise LeaseLost
+    # A retry within this claim reuses the job as claimed: keep it in step with the row.
+    job.payload = {"stale_vector_ids": stale, "chunked": True}
     return stale
 
 
