@@ -10,8 +10,8 @@ from reportlab.pdfgen import canvas
 
 from core_service.documents.chunking import split_text
 from core_service.documents.detection import DocumentKind, detect_kind
-from core_service.documents.exceptions import ExtractionFailed, UnsupportedFileType
-from core_service.documents.extraction import ExtractionLimits, extract_text
+from core_service.documents.exceptions import UnsupportedFileType
+from core_service.documents.extraction import ExtractionFailed, ExtractionLimits, extract_text
 
 LIMITS = ExtractionLimits()
 

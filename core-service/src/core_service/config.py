@@ -106,6 +106,30 @@ class Settings(BaseSettings):
     ingestion_max_text_chars: int = Field(default=5_000_000, ge=1_000)
     ingestion_max_pdf_pages: int = Field(default=2_000, ge=1)
     ingestion_max_unpacked_bytes: int = Field(default=200 * 1_048_576, ge=1_048_576)
+    # Untrusted files are parsed in a child process of the worker under these limits (README,
+    # "Uploads, extraction limits and storage").
+    extraction_cpu_seconds: int = Field(
+        default=30, ge=1, le=3_600, description="CPU time one extraction may use."
+    )
+    extraction_memory_mb: int = Field(
+        default=768, ge=64, le=65_536, description="Address space of the extraction process."
+    )
+    extraction_wall_seconds: float = Field(
+        default=60.0, gt=0, le=3_600, description="Wall-clock time before the extraction is killed."
+    )
+    blob_store: Literal["postgres", "s3"] = Field(
+        default="postgres", description="Where original files are kept."
+    )
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(
+        default=None, description="For S3-compatible services (MinIO, Ceph); unset for AWS."
+    )
+    s3_region: str | None = None
+    s3_key_prefix: str = ""
+    s3_access_key_id: SecretStr | None = Field(
+        default=None, description="Unset: boto3's own chain (environment, IAM role)."
+    )
+    s3_secret_access_key: SecretStr | None = None
     ingestion_upsert_batch_size: int = Field(default=100, ge=1, le=500)
     worker_poll_interval_s: float = Field(default=1.0, gt=0)
     worker_concurrency: int = Field(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_service.bots.configuration import merge_configuration
 from core_service.bots.models import Bot
 from core_service.bots.schemas import BotCreate, BotUpdate
-from core_service.documents.models import Document
+from core_service.documents.models import Document, DocumentStatus
 from core_service.jobs import service as jobs_service
 from core_service.pagination import PageParams
 from core_service.usage.service import UsageMetric, consume, release
@@ -88,8 +88,9 @@ async def delete_bot(session: AsyncSession, *, bot: Bot, owner: User) -> None:
     """Delete the bot with its documents and conversations; its vectors go in the background."""
     count, stored = (
         await session.execute(
+            # Failed documents were released when they failed.
             select(func.count(), func.coalesce(func.sum(Document.size_bytes), 0)).where(
-                Document.bot_id == bot.id
+                Document.bot_id == bot.id, Document.status != DocumentStatus.ERROR.value
             )
         )
     ).one()

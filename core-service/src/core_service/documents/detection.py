@@ -4,9 +4,9 @@ import csv
 import io
 import re
 import zipfile
-from enum import StrEnum
 
 from core_service.documents.exceptions import UnsupportedFileType
+from core_service.documents.kinds import DocumentKind, decode_text
 
 __all__ = ["DocumentKind", "decode_text", "detect_kind"]
 
@@ -36,17 +36,6 @@ _HTML_START = re.compile(
 _MARKDOWN_HINTS = re.compile(r"^(#{1,6} \S|```|[-*+] \S|\d+\. \S|> \S)|\[[^\]]+\]\([^)]+\)", re.M)
 
 
-class DocumentKind(StrEnum):
-    """A supported document format; the value is the content type stored and returned."""
-
-    PDF = "application/pdf"
-    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    HTML = "text/html"
-    MARKDOWN = "text/markdown"
-    CSV = "text/csv"
-    TEXT = "text/plain"
-
-
 def detect_kind(data: bytes, *, filename: str | None = None) -> DocumentKind:
     """The document's kind from its content; raises ``UnsupportedFileType`` for anything else."""
     head = data[:_SNIFF_BYTES]
@@ -62,28 +51,6 @@ def detect_kind(data: bytes, *, filename: str | None = None) -> DocumentKind:
     if _HTML_START.match(head.lstrip(b"\xef\xbb\xbf")):
         return DocumentKind.HTML
     return _text_kind(text, filename=filename)
-
-
-def decode_text(data: bytes, *, partial: bool = False) -> str | None:
-    """UTF-8 (or UTF-16 with a byte-order mark) text, or None when the bytes are not text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    try:
-        text = data.decode("utf-8-sig", errors="strict")
-    except UnicodeDecodeError as error:
-        # A multi-byte character cut by the sniffing window is not a reason to refuse the file.
-        if not (partial and error.start >= len(data) - 3):
-            return None
-        text = data[: error.start].decode("utf-8-sig")
-    return None if _looks_binary(text) else text
-
-
-def _looks_binary(text: str) -> bool:
-    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\r\f\v")
-    return "\x00" in text or controls > max(8, len(text) // 100)
 
 
 def _zip_kind(data: bytes) -> DocumentKind:

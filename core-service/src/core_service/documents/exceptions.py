@@ -1,11 +1,13 @@
 """Errors of the documents feature."""
 
+import uuid
+
 from core_service.errors import AppError, NotFound
 
 __all__ = [
     "DocumentNotFound",
-    "DocumentNotReindexable",
-    "ExtractionFailed",
+    "DuplicateDocument",
+    "OriginalFileMissing",
     "UnsupportedFileType",
     "UploadTooLarge",
 ]
@@ -36,17 +38,23 @@ class UploadTooLarge(AppError):
     detail = "The file is larger than your plan allows."
 
 
-class ExtractionFailed(Exception):
-    """The file is of a supported kind but its text cannot be read; ``reason`` is for people."""
+class DuplicateDocument(AppError):
+    """The bot already has a document with the same content (a failed one does not count)."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-class DocumentNotReindexable(AppError):
-    """The document has no text to index again (its file could not be read)."""
-
-    code = "DocumentNotReindexable"
+    code = "DuplicateDocument"
     status_code = 409
-    detail = "This document has no text to index; upload the file again."
+
+    def __init__(self, *, bot_id: uuid.UUID, document_id: uuid.UUID) -> None:
+        # The existing document's id is in the sentence and, for programs, in ``Location``.
+        super().__init__(
+            f"This bot already has this file as document {document_id}.",
+            headers={"Location": f"/api/v1/bots/{bot_id}/documents/{document_id}"},
+        )
+        self.document_id = document_id
+
+
+class OriginalFileMissing(NotFound):
+    """The document was indexed before originals were kept, so there is no file to download."""
+
+    code = "NotFound"
+    detail = "The original file of this document is not available."

@@ -1,4 +1,4 @@
-"""Text extraction for every supported kind; blocking, so callers run it in a thread.
+"""Text extraction for every supported kind; it runs in the worker's extraction process only.
 
 Every failure a file can cause (encrypted, empty, corrupt, too big once unpacked) becomes an
 ``ExtractionFailed`` with a sentence a person can act on; the document is then stored as ``error``.
@@ -16,13 +16,20 @@ import pypdf
 from bs4 import BeautifulSoup
 from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
 
-from core_service.documents.detection import DocumentKind, decode_text
-from core_service.documents.exceptions import ExtractionFailed
+from core_service.documents.kinds import DocumentKind, decode_text
 
-__all__ = ["ExtractionLimits", "extract_text"]
+__all__ = ["ExtractionFailed", "ExtractionLimits", "extract_text"]
 
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _INVISIBLE_HTML = ("script", "style", "noscript", "template", "svg", "head")
+
+
+class ExtractionFailed(Exception):
+    """The file is of a supported kind but its text cannot be read; ``reason`` is for people."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)

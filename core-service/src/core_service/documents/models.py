@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core_service.bots.models import utcnow
 from core_service.database import Base
 
-__all__ = ["Chunk", "Document", "DocumentStatus"]
+__all__ = ["Chunk", "Document", "DocumentStage", "DocumentStatus"]
 
 
 class DocumentStatus(StrEnum):
@@ -19,6 +19,15 @@ class DocumentStatus(StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     ERROR = "error"
+
+
+class DocumentStage(StrEnum):
+    """The step of ingestion a ``processing`` document is at (null once it is ready or failed)."""
+
+    QUEUED = "queued"
+    EXTRACTING = "extracting"
+    CHUNKING = "chunking"
+    INDEXING = "indexing"
 
 
 class Document(Base):
@@ -34,6 +43,7 @@ class Document(Base):
     checksum: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the uploaded bytes, hex.")
     status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.PROCESSING.value)
     error: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(16), default=DocumentStage.QUEUED.value)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text, default="", deferred=True)
     created_at: Mapped[datetime] = mapped_column(
@@ -60,4 +70,5 @@ class Chunk(Base):
 
 # A bot's documents, newest first; a document's chunks in order (also keeps indexes unique).
 Index("ix_documents_bot_id_created_at", Document.bot_id, Document.created_at.desc())
+Index("ix_documents_bot_id_checksum", Document.bot_id, Document.checksum)
 Index("uq_chunks_document_id_index", Chunk.document_id, Chunk.index, unique=True)

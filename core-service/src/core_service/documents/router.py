@@ -1,18 +1,19 @@
 """``/api/v1/bots/{bot_id}/documents``."""
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_service.auth.dependencies import AppSettings, CurrentUser
+from core_service.auth.dependencies import CurrentUser
+from core_service.blobs.dependencies import Blobs
+from core_service.blobs.store import document_key
 from core_service.bots.dependencies import OwnedBot
-from core_service.config import Settings
 from core_service.database import SessionDep
 from core_service.documents import service as documents_service
 from core_service.documents.dependencies import OwnedDocument
-from core_service.documents.exceptions import UploadTooLarge
-from core_service.documents.extraction import ExtractionLimits
+from core_service.documents.exceptions import OriginalFileMissing, UploadTooLarge
 from core_service.documents.schemas import ChunkRead, DocumentRead, TextDocumentCreate
 from core_service.pagination import Page, PageQuery
 from core_service.usage.service import plan_limits
@@ -30,20 +31,20 @@ async def upload_document(
     bot: OwnedBot,
     user: CurrentUser,
     session: SessionDep,
-    settings: AppSettings,
+    blobs: Blobs,
     file: Annotated[UploadFile, File(description="PDF, DOCX, HTML, Markdown, CSV or text.")],
     name: Annotated[str | None, Form(max_length=255)] = None,
 ) -> DocumentRead:
     """Upload a file (its type is read from its content); indexing continues in the background."""
     data = await _read_within_plan(session, user, file)
-    document = await documents_service.ingest_document(
+    document = await documents_service.accept_document(
         session,
         bot=bot,
         owner=user,
         name=(name or file.filename or "untitled")[:255],
         data=data,
         filename=file.filename,
-        limits=_limits(settings),
+        blobs=blobs,
     )
     return DocumentRead.model_validate(document)
 
@@ -53,20 +54,14 @@ async def add_text_document(
     bot: OwnedBot,
     user: CurrentUser,
     session: SessionDep,
-    settings: AppSettings,
+    blobs: Blobs,
     body: TextDocumentCreate,
 ) -> DocumentRead:
     """Index pasted text. 202: indexing continues in the background."""
     data = body.content.encode()
     await _check_plan_size(session, user, len(data))
-    document = await documents_service.ingest_document(
-        session,
-        bot=bot,
-        owner=user,
-        name=body.name,
-        data=data,
-        filename=body.name,
-        limits=_limits(settings),
+    document = await documents_service.accept_document(
+        session, bot=bot, owner=user, name=body.name, data=data, filename=body.name, blobs=blobs
     )
     return DocumentRead.model_validate(document)
 
@@ -95,12 +90,29 @@ async def list_chunks(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
+@router.get("/{document_id}/file", response_class=Response)
+async def download_original(document: OwnedDocument, session: SessionDep, blobs: Blobs) -> Response:
+    """The file as it was uploaded (pasted text as UTF-8 text), always as an attachment."""
+    key = document_key(bot_id=document.bot_id, document_id=document.id)
+    data = await blobs.get(session, key=key)
+    if data is None:
+        raise OriginalFileMissing
+    # An attachment, never sniffed: an uploaded HTML page must not run in our origin.
+    headers = {
+        "Content-Disposition": _attachment(document.name),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(content=data, media_type=document.content_type, headers=headers)
+
+
 @router.post("/{document_id}/reindex", status_code=status.HTTP_202_ACCEPTED)
 async def reindex_document(
-    bot: OwnedBot, document: OwnedDocument, session: SessionDep
+    bot: OwnedBot, user: CurrentUser, document: OwnedDocument, session: SessionDep
 ) -> DocumentRead:
-    """Re-chunk with the bot's current settings and replace the document's vectors."""
-    document = await documents_service.reindex_document(session, bot=bot, document=document)
+    """Extract the original again with the bot's current settings and replace its vectors."""
+    document = await documents_service.reindex_document(
+        session, bot=bot, document=document, owner=user
+    )
     return DocumentRead.model_validate(document)
 
 
@@ -140,9 +152,9 @@ def _too_large(limit: int) -> UploadTooLarge:
     return UploadTooLarge(f"The file is larger than your plan's {limit // _MIB} MB upload limit.")
 
 
-def _limits(settings: Settings) -> ExtractionLimits:
-    return ExtractionLimits(
-        max_text_chars=settings.ingestion_max_text_chars,
-        max_pdf_pages=settings.ingestion_max_pdf_pages,
-        max_unpacked_bytes=settings.ingestion_max_unpacked_bytes,
+def _attachment(name: str) -> str:
+    # RFC 6266: an ASCII fallback for old clients and the exact name in UTF-8 for the others.
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core_service.documents.models import DocumentStatus
+from core_service.documents.models import DocumentStage, DocumentStatus
 
 __all__ = ["ChunkRead", "DocumentRead", "TextDocumentCreate"]
 
@@ -32,6 +32,9 @@ class DocumentRead(BaseModel):
     checksum: str = Field(description="SHA-256 of the uploaded bytes, hex.")
     status: DocumentStatus
     error: str | None = Field(description="Why ingestion failed, for people; null unless error.")
+    stage: DocumentStage | None = Field(
+        description="While processing: queued, extracting, chunking or indexing; else null."
+    )
     chunk_count: int
     created_at: datetime
     updated_at: datetime

@@ -1,65 +1,42 @@
-"""Document ingestion (extract, chunk, store, enqueue) and the other document operations."""
+"""Accepting documents (checks, original file, job) and the other document operations.
 
-import asyncio
+Nothing here parses a file: the upload checks size, type and quota, stores the original, the
+document and its ingestion job in the caller's one transaction, and the worker does the rest
+(``core_service.worker.handlers``) in a confined process.
+"""
+
 import hashlib
 import uuid
-from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_service.bots.configuration import BotConfiguration
+from core_service.blobs.store import BlobStore, document_key
 from core_service.bots.models import Bot
-from core_service.documents.chunking import TextChunk, split_text
-from core_service.documents.detection import DocumentKind, detect_kind
-from core_service.documents.exceptions import DocumentNotReindexable, ExtractionFailed
-from core_service.documents.extraction import ExtractionLimits, extract_text
-from core_service.documents.models import Chunk, Document, DocumentStatus
+from core_service.documents.chunking import TextChunk
+from core_service.documents.detection import detect_kind
+from core_service.documents.exceptions import DocumentNotFound, DuplicateDocument
+from core_service.documents.models import Chunk, Document, DocumentStage, DocumentStatus
 from core_service.jobs import service as jobs_service
 from core_service.pagination import PageParams
 from core_service.usage.service import UsageMetric, consume, release
 from core_service.users.models import User
 
 __all__ = [
-    "PreparedDocument",
+    "accept_document",
     "delete_document",
     "get_document",
-    "ingest_document",
     "list_chunks",
     "list_documents",
-    "prepare_document",
+    "mark_failed",
+    "mark_ready",
     "reindex_document",
+    "replace_chunks",
+    "set_stage",
 ]
 
 
-@dataclass(frozen=True)
-class PreparedDocument:
-    """A file turned into text and passages, or the reason it could not be."""
-
-    kind: DocumentKind
-    checksum: str
-    text: str
-    chunks: list[TextChunk]
-    error: str | None
-
-
-def prepare_document(
-    data: bytes, *, filename: str | None, configuration: BotConfiguration, limits: ExtractionLimits
-) -> PreparedDocument:
-    """Detect, extract and chunk (blocking: run it in a thread); 415 for unsupported content."""
-    kind = detect_kind(data, filename=filename)
-    checksum = hashlib.sha256(data).hexdigest()
-    try:
-        text = extract_text(data, kind, limits)
-    except ExtractionFailed as failure:
-        return PreparedDocument(kind, checksum, "", [], failure.reason)
-    chunks = split_text(
-        text, chunk_size=configuration.chunk_size, chunk_overlap=configuration.chunk_overlap
-    )
-    return PreparedDocument(kind, checksum, text, chunks, None)
-
-
-async def ingest_document(
+async def accept_document(
     session: AsyncSession,
     *,
     bot: Bot,
@@ -67,57 +44,140 @@ async def ingest_document(
     name: str,
     data: bytes,
     filename: str | None,
-    limits: ExtractionLimits,
+    blobs: BlobStore,
 ) -> Document:
-    """Store the document, its chunks and its indexing job in the caller's one transaction.
+    """Check the file (type by content: 415; duplicate: 409; quota: 429), then store it.
 
-    A file that cannot be read is stored as ``error`` with the reason, and no job.
+    The original, the ``processing`` document and its ingestion job are written in the caller's
+    transaction, so either all three are kept or none.
     """
-    configuration = BotConfiguration.model_validate(bot.configuration)
-    prepared = await asyncio.to_thread(
-        prepare_document, data, filename=filename, configuration=configuration, limits=limits
-    )
-    await consume(session, user=owner, metric=UsageMetric.DOCUMENTS)
-    await consume(session, user=owner, metric=UsageMetric.STORED_BYTES, amount=len(data))
+    kind = detect_kind(data, filename=filename)
+    checksum = hashlib.sha256(data).hexdigest()
+    await _refuse_duplicate(session, bot_id=bot.id, checksum=checksum)
+    await _consume_quota(session, owner=owner, size=len(data))
     document = Document(
         id=uuid.uuid4(),
         bot_id=bot.id,
         name=name,
-        content_type=prepared.kind.value,
+        content_type=kind.value,
         size_bytes=len(data),
-        checksum=prepared.checksum,
-        status=(DocumentStatus.ERROR if prepared.error else DocumentStatus.PROCESSING).value,
-        error=prepared.error,
-        chunk_count=len(prepared.chunks),
-        text=prepared.text,
+        checksum=checksum,
+        status=DocumentStatus.PROCESSING.value,
+        stage=DocumentStage.QUEUED.value,
+        chunk_count=0,
+        text="",
     )
     session.add(document)
     await session.flush()
-    if prepared.error is None:
-        await _insert_chunks(session, document_id=document.id, chunks=prepared.chunks)
-        await jobs_service.enqueue_indexing(session, bot_id=bot.id, document_id=document.id)
+    await blobs.put(session, key=document_key(bot_id=bot.id, document_id=document.id), data=data)
+    await jobs_service.enqueue_indexing(session, bot_id=bot.id, document_id=document.id)
     return document
 
 
-async def _insert_chunks(
-    session: AsyncSession, *, document_id: uuid.UUID, chunks: list[TextChunk]
-) -> None:
-    rows = []
-    for chunk in chunks:
-        chunk_id = uuid.uuid4()
-        rows.append(
-            {
-                "id": chunk_id,
-                "document_id": document_id,
-                "index": chunk.index,
-                "content": chunk.content,
-                "vector_id": str(chunk_id),
-                "start_offset": chunk.start,
-                "end_offset": chunk.end,
-            }
+async def _refuse_duplicate(session: AsyncSession, *, bot_id: uuid.UUID, checksum: str) -> None:
+    # A failed copy does not block a new try (the limits may have changed since).
+    existing = await session.scalar(
+        select(Document.id)
+        .where(
+            Document.bot_id == bot_id,
+            Document.checksum == checksum,
+            Document.status != DocumentStatus.ERROR.value,
         )
+        .limit(1)
+    )
+    if existing is not None:
+        raise DuplicateDocument(bot_id=bot_id, document_id=existing)
+
+
+async def _consume_quota(session: AsyncSession, *, owner: User, size: int) -> None:
+    await consume(session, user=owner, metric=UsageMetric.DOCUMENTS)
+    await consume(session, user=owner, metric=UsageMetric.STORED_BYTES, amount=size)
+
+
+async def _release_quota(session: AsyncSession, *, owner: User, size: int) -> None:
+    await release(session, user=owner, metric=UsageMetric.DOCUMENTS)
+    await release(session, user=owner, metric=UsageMetric.STORED_BYTES, amount=size)
+
+
+async def mark_failed(session: AsyncSession, *, document_id: uuid.UUID, reason: str) -> bool:
+    """The document ends ``error`` with ``reason``; it stops counting against the quotas.
+
+    False when there is no such document (deleted meanwhile) or it had failed already.
+    """
+    failed = await session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status != DocumentStatus.ERROR.value)
+        .values(status=DocumentStatus.ERROR.value, error=reason[:2_000], stage=None)
+        .returning(Document.bot_id, Document.size_bytes)
+    )
+    row = failed.first()
+    if row is None:
+        return False
+    owner = await session.scalar(
+        select(User).join(Bot, Bot.owner_id == User.id).where(Bot.id == row.bot_id)
+    )
+    if owner is not None:
+        await _release_quota(session, owner=owner, size=row.size_bytes)
+    return True
+
+
+async def replace_chunks(
+    session: AsyncSession, *, document_id: uuid.UUID, text: str, chunks: list[TextChunk]
+) -> list[str] | None:
+    """Store the new text and passages; the vector ids of the passages they replace.
+
+    None when the document no longer exists. The document row is locked first, as a reindex
+    request does, so the two never wait for each other in opposite orders.
+    """
+    updated = await session.execute(
+        update(Document)
+        .where(Document.id == document_id)
+        .values(text=text, chunk_count=len(chunks), stage=DocumentStage.INDEXING.value)
+        .returning(Document.id)
+    )
+    if updated.first() is None:
+        return None
+    removed = await session.scalars(
+        delete(Chunk).where(Chunk.document_id == document_id).returning(Chunk.vector_id)
+    )
+    stale = list(removed)
+    rows = [_chunk_row(document_id, chunk) for chunk in chunks]
     if rows:
         await session.execute(insert(Chunk), rows)
+    return stale
+
+
+def _chunk_row(document_id: uuid.UUID, chunk: TextChunk) -> dict[str, object]:
+    chunk_id = uuid.uuid4()
+    return {
+        "id": chunk_id,
+        "document_id": document_id,
+        "index": chunk.index,
+        "content": chunk.content,
+        "vector_id": str(chunk_id),
+        "start_offset": chunk.start,
+        "end_offset": chunk.end,
+    }
+
+
+async def set_stage(session: AsyncSession, *, document_id: uuid.UUID, stage: DocumentStage) -> None:
+    """Show how far ingestion has come."""
+    await session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status == DocumentStatus.PROCESSING.value)
+        .values(stage=stage.value)
+    )
+
+
+async def mark_ready(session: AsyncSession, *, document_id: uuid.UUID) -> bool:
+    """The document is searchable; False when it was deleted meanwhile."""
+    marked = await session.execute(
+        update(Document)
+        .where(Document.id == document_id)
+        .values(status=DocumentStatus.READY.value, error=None, stage=None)
+        .returning(Document.id)
+    )
+    return marked.first() is not None
 
 
 async def get_document(
@@ -165,41 +225,37 @@ async def list_chunks(
 
 
 async def delete_document(session: AsyncSession, *, document: Document, owner: User) -> None:
-    """Delete the document and its chunks; its vectors are removed in the background."""
+    """Delete the document and its chunks; its vectors and file go in the background."""
     await jobs_service.enqueue_vector_deletion(
         session, bot_id=document.bot_id, document_id=document.id
     )
-    await session.execute(delete(Document).where(Document.id == document.id))
-    await release(session, user=owner, metric=UsageMetric.DOCUMENTS)
-    await release(session, user=owner, metric=UsageMetric.STORED_BYTES, amount=document.size_bytes)
+    deleted = await session.execute(
+        delete(Document).where(Document.id == document.id).returning(Document.status)
+    )
+    status = deleted.scalar_one_or_none()
+    if status is not None and status != DocumentStatus.ERROR.value:
+        await _release_quota(session, owner=owner, size=document.size_bytes)
 
 
-async def reindex_document(session: AsyncSession, *, bot: Bot, document: Document) -> Document:
-    """Re-chunk the stored text with the bot's current settings and replace the vectors.
+async def reindex_document(
+    session: AsyncSession, *, bot: Bot, document: Document, owner: User
+) -> Document:
+    """Extract the original again with the bot's current settings and replace the vectors.
 
-    The new chunks are upserted before the old ones' vectors are deleted, so the document stays
-    searchable throughout.
+    Requests for one document are serialised by its row lock; a newer request supersedes the
+    job of an older one and inherits the vectors it had yet to delete. A failed document counts
+    against the quotas again while it is retried.
     """
-    text = await session.scalar(select(Document.text).where(Document.id == document.id))
-    if not text:
-        raise DocumentNotReindexable
-    configuration = BotConfiguration.model_validate(bot.configuration)
-    chunks = await asyncio.to_thread(
-        split_text,
-        text,
-        chunk_size=configuration.chunk_size,
-        chunk_overlap=configuration.chunk_overlap,
+    locked = await session.scalar(
+        select(Document.status).where(Document.id == document.id).with_for_update()
     )
-    stale = await session.scalars(
-        delete(Chunk).where(Chunk.document_id == document.id).returning(Chunk.vector_id)
-    )
-    stale_vector_ids = list(stale)
-    await _insert_chunks(session, document_id=document.id, chunks=chunks)
+    if locked is None:
+        raise DocumentNotFound
+    if locked == DocumentStatus.ERROR.value:
+        await _consume_quota(session, owner=owner, size=document.size_bytes)
     document.status = DocumentStatus.PROCESSING.value
+    document.stage = DocumentStage.QUEUED.value
     document.error = None
-    document.chunk_count = len(chunks)
-    await jobs_service.enqueue_indexing(
-        session, bot_id=bot.id, document_id=document.id, stale_vector_ids=stale_vector_ids
-    )
+    await jobs_service.enqueue_indexing(session, bot_id=bot.id, document_id=document.id)
     await session.flush()
     return document

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Uuid, and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +16,7 @@ __all__ = [
     "enqueue_vector_deletion",
     "fail_job",
     "finish_job",
+    "record_chunking",
     "release_job",
     "renew_lease",
     "requeue_failed_job",
@@ -23,29 +25,51 @@ __all__ = [
 
 
 async def enqueue_indexing(
-    session: AsyncSession,
-    *,
-    bot_id: uuid.UUID,
-    document_id: uuid.UUID,
-    stale_vector_ids: list[str] | None = None,
+    session: AsyncSession, *, bot_id: uuid.UUID, document_id: uuid.UUID
 ) -> Job:
-    """Index the document's chunks, then delete ``stale_vector_ids`` (its previous chunks).
+    """Extract, chunk and index the document from its original file.
 
     Earlier indexing jobs of the document, pending or running, are superseded: their rows go,
-    so a worker still running one loses its lease at its next batch and stops.
+    so a worker still running one loses its lease at its next step and stops. The vectors they
+    had replaced but not yet deleted (``stale_vector_ids``) are carried over to the new job.
     """
-    await session.execute(
-        delete(Job).where(Job.document_id == document_id, Job.kind == JobKind.INDEX_DOCUMENT.value)
+    superseded = await session.scalars(
+        delete(Job)
+        .where(Job.document_id == document_id, Job.kind == JobKind.INDEX_DOCUMENT.value)
+        .returning(Job.payload)
     )
+    stale = [vector_id for payload in superseded for vector_id in _stale_vector_ids(payload)]
     job = Job(
         kind=JobKind.INDEX_DOCUMENT.value,
         bot_id=bot_id,
         document_id=document_id,
-        payload={"stale_vector_ids": stale_vector_ids or []},
+        payload={"stale_vector_ids": list(dict.fromkeys(stale))},
     )
     session.add(job)
     await session.flush()
     return job
+
+
+def _stale_vector_ids(payload: dict[str, Any]) -> list[str]:
+    return [str(vector_id) for vector_id in payload.get("stale_vector_ids") or []]
+
+
+async def record_chunking(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, stale_vector_ids: list[str]
+) -> bool:
+    """On the indexing job ``worker_id`` holds: its chunks are written, these vectors are stale.
+
+    Written with the chunk replacement itself, so that a retry of the job goes straight to
+    indexing, and a job that supersedes this one inherits the deletions (``enqueue_indexing``).
+    False when the job is no longer this worker's.
+    """
+    recorded = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id)
+        .values(payload={"stale_vector_ids": stale_vector_ids, "chunked": True})
+        .returning(Job.id)
+    )
+    return recorded.first() is not None
 
 
 async def enqueue_vector_deletion(

@@ -1,19 +1,36 @@
-"""What each kind of job does against the agent; run by the worker under a lease."""
+"""What each kind of job does; run by the worker under a lease.
 
+Indexing a document is one job in stages: extract (in a confined child process), chunk, store
+the chunks, upsert them to the agent, delete the vectors they replaced, mark the document ready.
+No agent or blob-store call is made while a database transaction is open: read, commit, call,
+then write.
+"""
+
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatsphere_contracts.v1 import DeleteRequest, IndexChunk, UpsertRequest
 from chatsphere_contracts.v1.limits import MAX_IDS_PER_DELETE
 from core_service.agent_client.client import AgentClient
-from core_service.documents.models import Chunk, Document, DocumentStatus
+from core_service.blobs.store import BlobStore, bot_prefix, create_blob_store, document_key
+from core_service.bots.configuration import BotConfiguration
+from core_service.bots.models import Bot
+from core_service.config import Settings, get_settings
+from core_service.documents import service as documents_service
+from core_service.documents.chunking import TextChunk, split_text
+from core_service.documents.extraction import ExtractionFailed
+from core_service.documents.kinds import DocumentKind
+from core_service.documents.models import Chunk, Document, DocumentStage
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
+from core_service.worker.extraction import SandboxLimits, extract_in_child
 
-__all__ = ["JobContext", "handle_job"]
+__all__ = ["JobContext", "LeaseLost", "handle_job"]
 
 RenewLease = Callable[[], Awaitable[bool]]
 
@@ -23,7 +40,7 @@ class LeaseLost(Exception):
 
 
 class JobContext:
-    """What a handler needs: the database, the agent, the batch size and the lease it holds."""
+    """What a handler needs: database, agent, blob store, limits and the lease it holds."""
 
     def __init__(
         self,
@@ -33,12 +50,25 @@ class JobContext:
         batch_size: int,
         renew_lease: RenewLease,
         worker_id: str,
+        settings: Settings | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.sessionmaker = sessionmaker
         self.agent = agent
         self.batch_size = batch_size
         self.renew_lease = renew_lease
+        self.settings = settings or get_settings()
+        self.blobs: BlobStore = create_blob_store(self.settings)
+        self.limits = SandboxLimits.from_settings(self.settings)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What indexing needs to know about the document, read before any slow step."""
+
+    name: str
+    kind: DocumentKind
+    configuration: BotConfiguration
 
 
 async def handle_job(context: JobContext, job: Job) -> None:
@@ -49,6 +79,116 @@ async def handle_job(context: JobContext, job: Job) -> None:
         await _delete_vectors(context, job)
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
+
+
+async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID) -> None:
+    namespace = f"bot-{job.bot_id}"
+    source = await _load_source(context, document_id)
+    if source is None:
+        await _forget_deleted(context, job, namespace, document_id)
+        return
+    # A retry after the chunks were written (say, the agent was down) only indexes again.
+    stale = _inherited_stale(job)
+    if not job.payload.get("chunked"):
+        try:
+            text = await _extract(context, job, document_id, source)
+        except ExtractionFailed as failure:
+            await _fail_document(context, job, namespace, document_id, failure.reason)
+            return
+        chunked = await _chunk(context, job, document_id, text, source.configuration)
+        if chunked is None:
+            await _forget_deleted(context, job, namespace, document_id)
+            return
+        stale = chunked
+    await _upsert_chunks(context, namespace, document_id, source.name)
+    await _delete_stale(context, namespace, stale)
+    await _mark_ready(context, job, namespace, document_id)
+
+
+async def _load_source(context: JobContext, document_id: uuid.UUID) -> _Source | None:
+    async with context.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(Document.name, Document.content_type, Bot.configuration)
+                .join(Bot, Bot.id == Document.bot_id)
+                .where(Document.id == document_id)
+            )
+        ).first()
+    if row is None:
+        return None
+    configuration = BotConfiguration.model_validate(row.configuration)
+    return _Source(row.name, DocumentKind(row.content_type), configuration)
+
+
+async def _extract(context: JobContext, job: Job, document_id: uuid.UUID, source: _Source) -> str:
+    await _set_stage(context, document_id, DocumentStage.EXTRACTING)
+    data, kind = await _original(context, job, document_id, source.kind)
+    # The wall-clock limit stays below the lease; whether the job is still ours is checked when
+    # the chunks are written (``record_chunking``).
+    return await extract_in_child(data, kind, context.limits)
+
+
+async def _original(
+    context: JobContext, job: Job, document_id: uuid.UUID, kind: DocumentKind
+) -> tuple[bytes, DocumentKind]:
+    key = document_key(bot_id=job.bot_id, document_id=document_id)
+    # No transaction is open during the call: the session begins one only for PostgreSQL's read.
+    async with context.sessionmaker() as session:
+        data = await context.blobs.get(session, key=key)
+        if data is not None:
+            return data, kind
+        # Documents indexed before originals were kept: their extracted text is what is left.
+        text = await session.scalar(select(Document.text).where(Document.id == document_id))
+    if not text:
+        raise ExtractionFailed("The original file is not available; upload it again.")
+    return text.encode(), DocumentKind.TEXT
+
+
+async def _chunk(
+    context: JobContext,
+    job: Job,
+    document_id: uuid.UUID,
+    text: str,
+    configuration: BotConfiguration,
+) -> list[str] | None:
+    """Split and store the passages; the vectors to delete once they are indexed (None: gone)."""
+    await _set_stage(context, document_id, DocumentStage.CHUNKING)
+    chunks = await asyncio.to_thread(
+        split_text,
+        text,
+        chunk_size=configuration.chunk_size,
+        chunk_overlap=configuration.chunk_overlap,
+    )
+    async with context.sessionmaker() as session, session.begin():
+        return await _replace_chunks(session, context, job, document_id, text, chunks)
+
+
+async def _replace_chunks(
+    session: AsyncSession,
+    context: JobContext,
+    job: Job,
+    document_id: uuid.UUID,
+    text: str,
+    chunks: list[TextChunk],
+) -> list[str] | None:
+    replaced = await documents_service.replace_chunks(
+        session, document_id=document_id, text=text, chunks=chunks
+    )
+    if replaced is None:
+        return None
+    stale = list(dict.fromkeys([*_inherited_stale(job), *replaced]))
+    # In the same transaction: a reindex that supersedes this job from now on inherits them.
+    if not await jobs_service.record_chunking(
+        session, job_id=job.id, worker_id=context.worker_id, stale_vector_ids=stale
+    ):
+        raise LeaseLost
+    # A retry within this claim reuses the job as claimed: keep it in step with the row.
+    job.payload = {"stale_vector_ids": stale, "chunked": True}
+    return stale
+
+
+def _inherited_stale(job: Job) -> list[str]:
+    return [str(vector_id) for vector_id in job.payload.get("stale_vector_ids") or []]
 
 
 async def _chunk_batch(
@@ -65,16 +205,9 @@ async def _chunk_batch(
         return [(vector_id, index, content) for vector_id, index, content in rows]
 
 
-async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID) -> None:
-    namespace = f"bot-{job.bot_id}"
-    async with context.sessionmaker() as session:
-        name = await session.scalar(select(Document.name).where(Document.id == document_id))
-    if name is None:
-        # Deleted already. Its own deletion job may have run before an earlier attempt of this
-        # one upserted, so clear the document's vectors here too (deleting is idempotent).
-        await context.agent.delete(DeleteRequest(namespace=namespace, document_id=str(document_id)))
-        await _finish(context, job)
-        return
+async def _upsert_chunks(
+    context: JobContext, namespace: str, document_id: uuid.UUID, name: str
+) -> None:
     last_index = -1
     while batch := await _chunk_batch(context, document_id, after=last_index):
         # Between batches only: a stop asked after the last one lets the job finish, rather
@@ -83,11 +216,12 @@ async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID)
             raise LeaseLost
         await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
         last_index = batch[-1][1]
-    stale: list[str] = list(job.payload.get("stale_vector_ids") or [])
+
+
+async def _delete_stale(context: JobContext, namespace: str, stale: list[str]) -> None:
     for start in range(0, len(stale), MAX_IDS_PER_DELETE):
         ids = stale[start : start + MAX_IDS_PER_DELETE]
         await context.agent.delete(DeleteRequest(namespace=namespace, ids=ids))
-    await _mark_ready(context, job, namespace, document_id)
 
 
 def _upsert_request(
@@ -107,24 +241,43 @@ def _upsert_request(
     )
 
 
+async def _set_stage(context: JobContext, document_id: uuid.UUID, stage: DocumentStage) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        await documents_service.set_stage(session, document_id=document_id, stage=stage)
+
+
 async def _mark_ready(
     context: JobContext, job: Job, namespace: str, document_id: uuid.UUID
 ) -> None:
     async with context.sessionmaker() as session, session.begin():
         if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
             raise LeaseLost  # superseded by a re-index (or taken over): that job finishes it
-        marked = await session.execute(
-            update(Document)
-            .where(Document.id == document_id)
-            .values(status=DocumentStatus.READY.value, error=None)
-            .returning(Document.id)
-        )
-        if marked.first() is None:
-            # Deleted while we were indexing, perhaps after its deletion job ran: remove what
-            # we just wrote, or it would stay in the index with nothing pointing to it.
-            await context.agent.delete(
-                DeleteRequest(namespace=namespace, document_id=str(document_id))
-            )
+        still_there = await documents_service.mark_ready(session, document_id=document_id)
+    if not still_there:
+        # Deleted while we were indexing, perhaps after its deletion job ran: remove what
+        # we just wrote, or it would stay in the index with nothing pointing to it.
+        await context.agent.delete(DeleteRequest(namespace=namespace, document_id=str(document_id)))
+
+
+async def _fail_document(
+    context: JobContext, job: Job, namespace: str, document_id: uuid.UUID, reason: str
+) -> None:
+    """A file that cannot be read: the document ends ``error``; the job is done."""
+    # Vectors a superseded job left to delete are deleted now, or nobody would.
+    await _delete_stale(context, namespace, _inherited_stale(job))
+    async with context.sessionmaker() as session, session.begin():
+        if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
+            raise LeaseLost
+        await documents_service.mark_failed(session, document_id=document_id, reason=reason)
+
+
+async def _forget_deleted(
+    context: JobContext, job: Job, namespace: str, document_id: uuid.UUID
+) -> None:
+    # Deleted already. Its own deletion job may have run before an earlier attempt of this
+    # one upserted, so clear the document's vectors here too (deleting is idempotent).
+    await context.agent.delete(DeleteRequest(namespace=namespace, document_id=str(document_id)))
+    await _finish(context, job)
 
 
 async def _delete_vectors(context: JobContext, job: Job) -> None:
@@ -134,7 +287,19 @@ async def _delete_vectors(context: JobContext, job: Job) -> None:
     else:
         request = DeleteRequest(namespace=namespace, document_id=str(job.document_id))
     await context.agent.delete(request)
+    await _delete_files(context, job)
     await _finish(context, job)
+
+
+async def _delete_files(context: JobContext, job: Job) -> None:
+    # session.begin() opens no database transaction until a statement runs, so the S3 store's
+    # network call happens outside one; the PostgreSQL store's delete commits here.
+    async with context.sessionmaker() as session, session.begin():
+        if job.document_id is None:
+            await context.blobs.delete_prefix(session, prefix=bot_prefix(job.bot_id))
+        else:
+            key = document_key(bot_id=job.bot_id, document_id=job.document_id)
+            await context.blobs.delete(session, key=key)
 
 
 async def _finish(context: JobContext, job: Job) -> None:

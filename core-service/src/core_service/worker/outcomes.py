@@ -1,9 +1,8 @@
 """Giving up on a job: the document learns why, the job stays for inspection."""
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_service.documents.models import Document, DocumentStatus
+from core_service.documents import service as documents_service
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
 
@@ -19,9 +18,5 @@ async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: st
     if not await jobs_service.fail_job(session, job_id=job.id, worker_id=worker_id, error=reason):
         return False
     if job.kind == JobKind.INDEX_DOCUMENT.value and job.document_id is not None:
-        await session.execute(
-            update(Document)
-            .where(Document.id == job.document_id)
-            .values(status=DocumentStatus.ERROR.value, error=reason[:2_000])
-        )
+        await documents_service.mark_failed(session, document_id=job.document_id, reason=reason)
     return True

@@ -144,6 +144,7 @@ class Worker:
             batch_size=self.settings.ingestion_upsert_batch_size,
             renew_lease=lambda: self._continue(job),
             worker_id=self.worker_id,
+            settings=self.settings,
         )
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.worker_attempts_per_claim),

@@ -1,0 +1,1 @@
+"""Original files of documents, kept behind a small put/get/delete interface."""
