@@ -119,7 +119,7 @@ async def test_metrics_count_jobs_by_state_and_the_oldest_pending_age(
 ) -> None:
     user, bot_id, _ = await _failed_document(content_client, content_app, core_settings, agent)
     for name in ("b.txt", "c.txt", "d.txt"):
-        await upload(content_client, user, bot_id, name, b"Queued behind the others.")
+        await upload(content_client, user, bot_id, name, f"Queued behind {name}.".encode())
     async with core_db.begin() as connection:
         await connection.execute(
             text(

@@ -107,8 +107,9 @@ async def test_queue_depth_counts_waiting_jobs_at_scrape_time(
         ]:
             await connection.execute(
                 text(
-                    "INSERT INTO jobs (id, kind, state, bot_id, payload, attempts) "
-                    "VALUES (gen_random_uuid(), :kind, :state, gen_random_uuid(), '{}', 0)"
+                    "INSERT INTO jobs (id, kind, state, bot_id, owner_id, payload, attempts) "
+                    "VALUES (gen_random_uuid(), :kind, :state, gen_random_uuid(), "
+                    "gen_random_uuid(), '{}', 0)"
                 ),
                 {"kind": kind, "state": state},
             )
