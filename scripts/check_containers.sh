@@ -85,7 +85,9 @@ provide_image() {  # NAME BUILDER
         log "$name: pulled from its registry"
     else
         log "$name: cannot be pulled; building a stand-in"
+        local started=$SECONDS
         "$builder" "$name"
+        log "$name: stand-in built in $((SECONDS - started)) s"
     fi
 }
 
@@ -162,16 +164,26 @@ start_stack() {
     "${COMPOSE[@]}" ps --all --format '{{.Service}}: {{.Status}}' | sed 's/^/    /'
 }
 
+container_uid() {  # ID: the uid of its main process, or of its configured user once it has exited
+    local pid user
+    pid=$("${DOCKER[@]}" inspect -f '{{.State.Pid}}' "$1")
+    if [ "$pid" != 0 ]; then
+        awk '/^Uid:/ {print $2}' "/proc/$pid/status"
+        return
+    fi
+    user=$("${DOCKER[@]}" inspect -f '{{.Config.User}}' "$1")
+    echo "${user%%:*}"
+}
+
 check_hardening() {
-    local id name pid uid read_only
-    for id in $("${COMPOSE[@]}" ps --quiet); do
+    local id name uid read_only
+    for id in $("${COMPOSE[@]}" ps --all --quiet); do
         name=$("${DOCKER[@]}" inspect -f '{{.Name}}' "$id")
-        pid=$("${DOCKER[@]}" inspect -f '{{.State.Pid}}' "$id")
         read_only=$("${DOCKER[@]}" inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$id")
-        uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
-        [ "$uid" != 0 ] || fail "$name runs as root"
-        [ "$read_only" = true ] || fail "$name has a writable root filesystem"
-        log "$name: uid $uid, read-only root filesystem"
+        uid=$(container_uid "$id")
+        case "$uid" in "" | 0 | root) fail "${name#/} runs as root" ;; esac
+        [ "$read_only" = true ] || fail "${name#/} has a writable root filesystem"
+        log "${name#/}: uid $uid, read-only root filesystem"
     done
 }
 
@@ -184,8 +196,8 @@ stop_stack() {
     for id in $("${COMPOSE[@]}" ps --all --quiet); do
         name=$("${DOCKER[@]}" inspect -f '{{.Name}}' "$id")
         code=$("${DOCKER[@]}" inspect -f '{{.State.ExitCode}}' "$id")
-        [ "$code" = 0 ] || { "${DOCKER[@]}" logs --tail 20 "$id"; fail "$name exited with $code"; }
-        log "$name: exited 0"
+        [ "$code" = 0 ] || { "${DOCKER[@]}" logs --tail 20 "$id"; fail "${name#/} exited with $code"; }
+        log "${name#/}: exited 0"
     done
 }
 

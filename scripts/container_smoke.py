@@ -21,6 +21,7 @@ DOCUMENT = (
     "Visitors may climb the tower's 143 steps on Saturdays between ten and four."
 )
 QUESTION = "How many steps does the lighthouse tower have?"
+ANSWER_FACT = "143"
 READY_TIMEOUT_S = 120.0
 
 
@@ -88,6 +89,8 @@ def chat(client: httpx.Client, conversation_id: str, document_id: str) -> None:
         200,
     )
     answer = turn["assistant_message"]
+    if ANSWER_FACT not in answer["content"]:
+        raise SystemExit(f"chat: the answer does not contain {ANSWER_FACT}: {answer['content']!r}")
     check_citations(answer["citations"], document_id, "chat")
     step(f"chat answered with {len(answer['citations'])} citation(s): {answer['content'][:90]!r}")
 
@@ -107,6 +110,9 @@ def stream(client: httpx.Client, conversation_id: str, document_id: str) -> None
     names = [name for name, _ in events]
     if "token" not in names or names[-2:] != ["citations", "done"]:
         raise SystemExit(f"unexpected stream events: {names}")
+    text = "".join(data["delta"] for name, data in events if name == "token")
+    if ANSWER_FACT not in text:
+        raise SystemExit(f"stream: the answer does not contain {ANSWER_FACT}: {text!r}")
     check_citations(events[-2][1]["citations"], document_id, "stream")
     step(f"stream sent {names.count('token')} token event(s), then citations and done")
 

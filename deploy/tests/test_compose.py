@@ -116,7 +116,7 @@ def test_every_container_is_non_root_and_read_only(services: dict[str, dict[str,
         assert service["security_opt"] == ["no-new-privileges:true"], name
     # The app images set uid 10001 themselves; the PostgreSQL image starts as root unless told.
     assert services["postgres"]["user"] == "postgres"
-    assert "/var/run/postgresql" in services["postgres"]["tmpfs"]
+    assert "/var/run/postgresql:uid=999,gid=999" in services["postgres"]["tmpfs"]
 
 
 def _override() -> dict[str, Any]:
