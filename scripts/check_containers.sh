@@ -31,6 +31,11 @@ install_tools() {
     VENV_SITE=$("$VENV_BIN/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 }
 
+apt_install() {  # PACKAGE
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"; } \
+        >>"$WORK/apt.log" 2>&1 || fail "installing $1 (see $WORK/apt.log)"
+}
+
 ensure_engine() {
     if docker info >/dev/null 2>&1; then
         log "a Docker engine is running"
@@ -39,10 +44,8 @@ ensure_engine() {
     [ "$(id -u)" = 0 ] || fail "no Docker engine runs and starting one needs root"
     if ! command -v dockerd >/dev/null; then
         log "installing Debian's docker.io"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+        apt_install docker.io
     fi
-    mkdir -p "$WORK"
     # No bridge and no iptables rules: the containers use the host's network stack only.
     dockerd --bridge=none --iptables=false >"$WORK/dockerd.log" 2>&1 &
     STARTED_DOCKERD=$!
@@ -93,7 +96,7 @@ provide_image() {  # NAME BUILDER
 
 build_python_stand_in() {  # NAME
     local rootfs="$WORK/rootfs" mirror
-    command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    command -v debootstrap >/dev/null || apt_install debootstrap
     mirror=$(sed -n 's/^URIs: \(.*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
     rm -rf "$rootfs"
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
