@@ -191,17 +191,27 @@ check_hardening() {
 }
 
 stop_stack() {
-    local started=$SECONDS id name code
+    local started id name code finished after
+    started=$(date +%s.%N)
     # compose stop sends each image's stop signal (SIGTERM; PostgreSQL's image asks for SIGINT)
-    # and SIGKILL only after the service's stop_grace_period.
+    # and SIGKILL only after the service's stop_grace_period: exit code 0 means no SIGKILL.
     "${COMPOSE[@]}" stop >/dev/null 2>&1
-    log "stack stopped in $((SECONDS - started)) s"
+    log "stack stopped in $(elapsed_since "$started") s"
     for id in $("${COMPOSE[@]}" ps --all --quiet); do
         name=$("${DOCKER[@]}" inspect -f '{{.Name}}' "$id")
         code=$("${DOCKER[@]}" inspect -f '{{.State.ExitCode}}' "$id")
+        finished=$(date -d "$("${DOCKER[@]}" inspect -f '{{.State.FinishedAt}}' "$id")" +%s.%N)
         [ "$code" = 0 ] || { "${DOCKER[@]}" logs --tail 20 "$id"; fail "${name#/} exited with $code"; }
-        log "${name#/}: exited 0"
+        after=$(elapsed_since "$started" "$finished")
+        case "$after" in
+            -*) log "${name#/}: exited 0 before the stop (a one-shot step)" ;;
+            *) log "${name#/}: exited 0, $after s after the stop began" ;;
+        esac
     done
+}
+
+elapsed_since() {  # START [END]: seconds with one decimal, negative when END came before START
+    awk -v start="$1" -v end="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.1f", end - start }'
 }
 
 cleanup() {
