@@ -20,6 +20,8 @@ STARTED_AT=$SECONDS
 
 log() { printf '[check-containers %4ds] %s\n' "$((SECONDS - STARTED_AT))" "$*"; }
 fail() { log "FAILED: $*"; exit 1; }
+# CI keeps only the output, not the files: show the end of the log that explains the failure.
+fail_with_log() { tail -n 40 "$1" | sed 's/^/    | /'; fail "$2 (whole log: $1)"; }
 
 # --- tools -------------------------------------------------------------------------------------
 
@@ -33,7 +35,7 @@ install_tools() {
 
 apt_install() {  # PACKAGE
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"; } \
-        >>"$WORK/apt.log" 2>&1 || fail "installing $1 (see $WORK/apt.log)"
+        >>"$WORK/apt.log" 2>&1 || fail_with_log "$WORK/apt.log" "installing $1"
 }
 
 ensure_engine() {
@@ -50,7 +52,7 @@ ensure_engine() {
     dockerd --bridge=none --iptables=false >"$WORK/dockerd.log" 2>&1 &
     STARTED_DOCKERD=$!
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-    docker info >/dev/null 2>&1 || fail "dockerd did not start (see $WORK/dockerd.log)"
+    docker info >/dev/null 2>&1 || fail_with_log "$WORK/dockerd.log" "dockerd did not start"
     log "started dockerd (pid $STARTED_DOCKERD)"
 }
 
@@ -101,7 +103,7 @@ build_python_stand_in() {  # NAME
     rm -rf "$rootfs"
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
         bookworm "$rootfs" "${mirror:-http://deb.debian.org/debian}" >"$WORK/debootstrap.log" 2>&1 \
-        || fail "debootstrap failed (see $WORK/debootstrap.log)"
+        || fail_with_log "$WORK/debootstrap.log" "debootstrap failed"
     # Where TLS is intercepted, the builds inside need this machine's extra CA certificates.
     cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
     chroot "$rootfs" update-ca-certificates >>"$WORK/debootstrap.log" 2>&1
@@ -143,7 +145,7 @@ build_project_images() {
         started=$SECONDS
         "${DOCKER[@]}" build --network=host -f "deploy/docker/$service.Dockerfile" \
             -t "chatsphere/$service:local" . >"$WORK/build-$service.log" 2>&1 \
-            || { tail -30 "$WORK/build-$service.log"; fail "building the $service image"; }
+            || fail_with_log "$WORK/build-$service.log" "building the $service image"
         log "built chatsphere/$service:local in $((SECONDS - started)) s"
     done
     "${DOCKER[@]}" image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
@@ -162,7 +164,7 @@ check_ports_free() {
 start_stack() {
     local started=$SECONDS
     "${COMPOSE[@]}" up --detach --no-build --wait --wait-timeout "$HEALTH_TIMEOUT_S" \
-        >"$WORK/compose-up.log" 2>&1 || { cat "$WORK/compose-up.log"; fail "the stack did not become healthy"; }
+        >"$WORK/compose-up.log" 2>&1 || fail_with_log "$WORK/compose-up.log" "the stack did not become healthy"
     log "stack healthy in $((SECONDS - started)) s"
     "${COMPOSE[@]}" ps --all --format '{{.Service}}: {{.Status}}' | sed 's/^/    /'
 }
@@ -219,8 +221,8 @@ cleanup() {
     set +e
     if [ -n "${COMPOSE+x}" ]; then
         if [ "$status" != 0 ]; then
-            "${COMPOSE[@]}" logs --no-color --tail 40 >"$WORK/compose-logs.txt" 2>&1
-            log "logs of the stack: $WORK/compose-logs.txt"
+            "${COMPOSE[@]}" logs --no-color --tail 20 >"$WORK/compose-logs.txt" 2>&1
+            sed 's/^/    | /' "$WORK/compose-logs.txt"
         fi
         "${COMPOSE[@]}" down --volumes --remove-orphans --timeout 30 >/dev/null 2>&1
     fi
