@@ -3,12 +3,13 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PACKAGES := shared-contracts/src core-service/src agent-service/src
 
-.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep bench clean
+.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep check-containers bench clean
 
 help:
 	@echo "make run    start core (8000), agent (8001) and the worker on embedded PostgreSQL"
 	@echo "make test   lint, types and every test"
 	@echo "make check-deep  fault and load suites with real processes"
+	@echo "make check-containers  build the images, run the compose stack, smoke-test it (root or docker)"
 	@echo "make bench  benchmarks (not part of make test)"
 
 $(UV):
@@ -39,6 +40,11 @@ pytest:
 # Fault and load suites with real processes (minutes, not seconds); CI runs them after make test.
 check-deep: install
 	$(UV) run --frozen pytest -m deep -v
+
+# Builds both images and runs the compose stack for real (a Docker engine, or root to start one);
+# CI runs it after check-deep. See scripts/check_containers.sh.
+check-containers: $(UV)
+	UV=$(UV) bash scripts/check_containers.sh
 
 test-contracts: install
 	$(UV) run --frozen pytest shared-contracts/tests

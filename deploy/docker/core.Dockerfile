@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # The core image: the API (default command), the outbox worker and the migrations, one build.
 #   docker build -f deploy/docker/core.Dockerfile -t chatsphere/core .
 #   API:        (default)
@@ -17,14 +16,15 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /src
-# Dependencies first, from the lock alone, so that a source change reuses this layer.
+# Dependencies first, from the lock, so that a change to the service's source reuses this layer.
+# uv needs every workspace member's pyproject.toml; the small shared workspace libraries are
+# copied whole (one line each), the services' pyproject files alone.
 COPY pyproject.toml uv.lock ./
-COPY shared-contracts/pyproject.toml shared-contracts/
+COPY shared-contracts/ shared-contracts/
 COPY core-service/pyproject.toml core-service/
 COPY agent-service/pyproject.toml agent-service/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package core-service
-COPY shared-contracts/ shared-contracts/
 COPY core-service/ core-service/
 # Non-editable: the workspace packages are built into the venv, so /src is not needed later.
 RUN --mount=type=cache,target=/root/.cache/uv \

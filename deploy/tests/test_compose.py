@@ -94,6 +94,57 @@ def test_databases_come_from_the_init_script(services: dict[str, dict[str, Any]]
     assert any(m.startswith("./deploy/compose/postgres-init.sql:") for m in mounts)
 
 
+def test_postgres_is_healthy_only_once_the_init_script_has_run(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # During initialisation the image's temporary server listens on its Unix socket only, and
+    # pg_isready answers for any database name: only a query over TCP on a database the init
+    # script creates proves that it has run.
+    (kind, command) = services["postgres"]["healthcheck"]["test"]
+    init_sql = (ROOT / "deploy" / "compose" / "postgres-init.sql").read_text()
+    database = re.search(r"-d (\w+)", command)
+    assert kind == "CMD-SHELL"
+    assert "psql -h 127.0.0.1" in command
+    assert database is not None
+    assert f"CREATE DATABASE {database[1]};" in init_sql
+
+
+def test_every_container_is_non_root_and_read_only(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        assert service["read_only"] is True, name
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+    # The app images set uid 10001 themselves; the PostgreSQL image starts as root unless told.
+    assert services["postgres"]["user"] == "postgres"
+    assert "/var/run/postgresql:uid=999,gid=999" in services["postgres"]["tmpfs"]
+
+
+def _override() -> dict[str, Any]:
+    class ComposeLoader(yaml.SafeLoader):
+        """Reads compose's `!reset` tag (drop what the base file set) as an empty value."""
+
+    ComposeLoader.add_constructor("!reset", lambda loader, node: [])
+    text = (ROOT / "deploy" / "compose" / "host-network.yml").read_text()
+    # A SafeLoader subclass with one more tag: still no arbitrary objects.
+    document: dict[str, Any] = yaml.load(text, Loader=ComposeLoader)  # noqa: S506
+    return document
+
+
+def test_host_network_override_only_moves_traffic_to_loopback(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    override = _override()["services"]
+    assert set(override) == set(services)
+    for name, service in override.items():
+        assert service["network_mode"] == "host", name
+        assert set(service) <= {"network_mode", "ports", "environment"}, name
+        assert service.get("ports", []) == [], f"{name}: host networking publishes nothing"
+        environment = service.get("environment", {})
+        assert set(environment) <= set(services[name]["environment"]), name
+        for variable, url in environment.items():
+            assert re.match(r"[\w+]+://([^@/]*@)?127\.0\.0\.1:\d+(/|$)", url), variable
+
+
 def test_every_interpolated_variable_is_documented() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     used = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
