@@ -89,9 +89,24 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
+    password_hash_workers: int | None = Field(
+        default=None, ge=1, le=256, description="Hashes run at once; unset means one per CPU."
+    )
+    password_hash_queue: int = Field(
+        default=4, ge=0, le=1_000, description="Hashes that may wait; beyond them, 503."
+    )
+    password_hash_per_address: int = Field(
+        default=2, ge=1, le=100, description="Running or waiting hashes of one client address."
+    )
+    password_hash_retry_after_s: int = Field(default=1, ge=1, le=60)
 
     rate_limit_login_per_address: int = Field(default=60, ge=1)
-    rate_limit_login_per_account: int = Field(default=5, ge=1)
+    rate_limit_login_per_account: int = Field(
+        default=5, ge=1, description="Login attempts on one account from one client address."
+    )
+    rate_limit_login_per_account_all_addresses: int = Field(
+        default=50, ge=1, description="Login attempts on one account from all addresses."
+    )
     rate_limit_login_window_s: int = Field(default=900, ge=1)
     rate_limit_register_per_address: int = Field(default=20, ge=1)
     rate_limit_register_window_s: int = Field(default=3_600, ge=1)

@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from core_service.agent_client.dependencies import AgentDep
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
-from core_service.auth.dependencies import AppSettings, TokenSubject
+from core_service.auth.dependencies import AppSettings, CurrentUser
 from core_service.chat import service as chat_service
 from core_service.chat.schemas import ChatTurn
 from core_service.chat.streaming import relay_chat_stream
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/conversations/{conversation_id}/messages", tags=["ch
 async def send_message(
     conversation_id: uuid.UUID,
     body: MessageCreate,
-    user_id: TokenSubject,
+    user: CurrentUser,
     settings: AppSettings,
     agent: AgentDep,
     request: Request,
@@ -39,7 +39,7 @@ async def send_message(
     # and nothing stays locked while the model thinks.
     turn = await chat_service.start_turn(
         pool,
-        user_id=user_id,
+        user_id=user.id,
         conversation_id=conversation_id,
         content=body.content,
         settings=settings,
@@ -61,7 +61,7 @@ async def send_message(
 async def stream_message(
     conversation_id: uuid.UUID,
     body: MessageCreate,
-    user_id: TokenSubject,
+    user: CurrentUser,
     settings: AppSettings,
     agent: AgentDep,
     request: Request,
@@ -70,7 +70,7 @@ async def stream_message(
     pool = direct_pool(request)
     turn = await chat_service.start_turn(
         pool,
-        user_id=user_id,
+        user_id=user.id,
         conversation_id=conversation_id,
         content=body.content,
         settings=settings,
