@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         default=4, ge=0, le=1_000, description="Hashes that may wait; beyond them, 503."
     )
     password_hash_per_address: int = Field(
-        default=2, ge=1, le=100, description="Running or waiting hashes of one client address."
+        default=1, ge=1, le=100, description="Running or waiting hashes of one client address."
     )
     password_hash_retry_after_s: int = Field(default=1, ge=1, le=60)
 

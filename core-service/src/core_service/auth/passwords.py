@@ -1,11 +1,13 @@
 """argon2id hashing with parameters from the settings, in a bounded pool of its own threads.
 
 Each hash costs tens of megabytes and tens of milliseconds of one CPU. ``Passwords`` runs at
-most as many at once as there are CPUs, lets a few more wait, and answers the rest at once
-with ``PasswordHashingBusy`` (503 + ``Retry-After``): under a login flood the callers beyond
-that are told to come back instead of all waiting until everyone times out. One address may
-only hold a couple of those places, so a flood from one address cannot take them all.
-Callers must not hold a database connection while they wait here.
+most as many at once as there are CPUs. A request that will hash (sign-in, register, a
+password change) first takes a place with ``admit``, before any database work: there are as
+many places as hashing threads plus a short queue, and the requests beyond are answered at
+once with ``PasswordHashingBusy`` (503 + ``Retry-After``) instead of all waiting until everyone
+times out. One address may only hold a couple of places (429 beyond), so a flood from one
+address costs a couple of hashes and no database work, and cannot take every place.
+Callers must not hold a database connection while they hash.
 """
 
 import asyncio
@@ -60,7 +62,7 @@ class Passwords:
         self._by_address: Counter[str] = Counter()
 
     @asynccontextmanager
-    async def _place(self, address: str) -> AsyncIterator[None]:
+    async def admit(self, address: str) -> AsyncIterator[None]:
         """A place among the running and waiting hashes: ``RateLimited`` (429) when this address
         already holds its share, ``PasswordHashingBusy`` (503) when every place is taken."""
         if self._by_address[address] >= self._per_address:
@@ -77,16 +79,16 @@ class Passwords:
             if not self._by_address[address]:
                 del self._by_address[address]
 
-    async def _run(self, address: str, work: Callable[[], _T]) -> _T:
-        async with self._place(address):
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+    async def _run(self, work: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
-    async def hash(self, password: str, *, address: str) -> str:
-        """The argon2id hash of ``password``."""
-        return await self._run(address, lambda: self._hasher.hash(password))
+    async def hash(self, password: str) -> str:
+        """The argon2id hash of ``password`` (call inside ``admit``)."""
+        return await self._run(lambda: self._hasher.hash(password))
 
-    async def verify(self, *, hashed: str | None, password: str, address: str) -> bool:
-        """Whether ``password`` matches ``hashed``; with no hash, spends the same and says no."""
+    async def verify(self, *, hashed: str | None, password: str) -> bool:
+        """Whether ``password`` matches ``hashed``; with no hash, spends the same and says no
+        (call inside ``admit``)."""
 
         def check() -> bool:
             target = hashed if hashed is not None else _decoy_hash(self._hasher)
@@ -96,7 +98,7 @@ class Passwords:
                 return False
             return hashed is not None
 
-        return await self._run(address, check)
+        return await self._run(check)
 
     def needs_rehash(self, hashed: str) -> bool:
         """True when ``hashed`` was made with other parameters than the configured ones."""

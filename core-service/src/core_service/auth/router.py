@@ -1,5 +1,6 @@
 """``/api/v1/auth``: register, login, refresh, logout, me."""
 
+from contextlib import nullcontext
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -34,8 +35,9 @@ async def register(
     """Create an account on the free plan (409 when the username or email is taken)."""
     address = client_address(request)
     limit = Limit(settings.rate_limit_register_per_address, settings.rate_limit_register_window_s)
-    await count_hit(request, key=bucket_key("register:addr", address), limit=limit)
-    user = await auth_service.register(session, passwords=passwords, data=body, address=address)
+    async with passwords.admit(address):
+        await count_hit(request, key=bucket_key("register:addr", address), limit=limit)
+        user = await auth_service.register(session, passwords=passwords, data=body)
     return user_read(user)
 
 
@@ -49,18 +51,20 @@ async def login(
 ) -> TokenPair:
     """OAuth2 password flow; ``username`` may be the username or the email address.
 
-    Every limit is counted before the password is hashed.
+    A hashing place is taken before any database work, and every limit is counted before
+    the password is hashed.
     """
     address = client_address(request)
-    window = settings.rate_limit_login_window_s
-    by_address = Limit(settings.rate_limit_login_per_address, window)
-    await count_hit(request, key=bucket_key("login:addr", address), limit=by_address)
-    found = await users_service.find_by_login(session, login=form.username)
-    await auth_service.release(session)  # no connection held while limits count and argon2 runs
-    pair_key = await _count_account_attempt(request, settings, found, form.username, address)
-    user = await auth_service.authenticate(
-        session, passwords=passwords, user=found, password=form.password, address=address
-    )
+    async with passwords.admit(address):
+        window = settings.rate_limit_login_window_s
+        by_address = Limit(settings.rate_limit_login_per_address, window)
+        await count_hit(request, key=bucket_key("login:addr", address), limit=by_address)
+        found = await users_service.find_by_login(session, login=form.username)
+        await auth_service.release(session)  # no connection held while limits count and hash
+        pair_key = await _count_account_attempt(request, settings, found, form.username, address)
+        user = await auth_service.authenticate(
+            session, passwords=passwords, user=found, password=form.password
+        )
     await ratelimit_service.reset(session, key=pair_key)
     return await auth_service.issue_tokens(session, settings=settings, user=user)
 
@@ -127,12 +131,9 @@ async def update_me(
     A new password ends every other login and every access token issued before it, this
     request's included: the client renews it with its refresh token, which stays valid.
     """
-    updated = await auth_service.update_me(
-        session,
-        passwords=passwords,
-        user=user,
-        changes=body,
-        login=login,
-        address=client_address(request),
-    )
+    hashes = body.password is not None or body.email is not None
+    async with passwords.admit(client_address(request)) if hashes else nullcontext():
+        updated = await auth_service.update_me(
+            session, passwords=passwords, user=user, changes=body, login=login
+        )
     return user_read(updated)

@@ -47,12 +47,10 @@ async def release(session: AsyncSession) -> None:
     await session.commit()
 
 
-async def register(
-    session: AsyncSession, *, passwords: Passwords, data: RegisterRequest, address: str
-) -> User:
+async def register(session: AsyncSession, *, passwords: Passwords, data: RegisterRequest) -> User:
     """Create an account on the free plan (hashed before any statement runs)."""
     check_password_policy(data.password, username=data.username, email=data.email)
-    hashed = await passwords.hash(data.password, address=address)
+    hashed = await passwords.hash(data.password)
     user = await users_service.create_user(
         session,
         username=data.username,
@@ -67,7 +65,7 @@ async def register(
 
 
 async def authenticate(
-    session: AsyncSession, *, passwords: Passwords, user: User | None, password: str, address: str
+    session: AsyncSession, *, passwords: Passwords, user: User | None, password: str
 ) -> User:
     """``user`` if active and ``password`` is theirs; one answer and one argon2 run otherwise.
 
@@ -76,7 +74,7 @@ async def authenticate(
     """
     await release(session)
     hashed = user.hashed_password if user is not None else None
-    verified = await passwords.verify(hashed=hashed, password=password, address=address)
+    verified = await passwords.verify(hashed=hashed, password=password)
     if user is None or not verified:
         _log.info("login_failed")
         raise InvalidCredentials
@@ -84,7 +82,7 @@ async def authenticate(
         _log.info("login_refused_inactive", user_id=str(user.id))
         raise InvalidCredentials
     if passwords.needs_rehash(user.hashed_password):
-        user.hashed_password = await passwords.hash(password, address=address)
+        user.hashed_password = await passwords.hash(password)
         _log.info("password_rehashed", user_id=str(user.id))
     return user
 
@@ -139,7 +137,6 @@ async def update_me(
     user: User,
     changes: UserUpdate,
     login: uuid.UUID | None,
-    address: str,
 ) -> User:
     """Apply the given fields. The email and the password change only with the current
     password; a new password ends every other login and every earlier access token.
@@ -151,13 +148,13 @@ async def update_me(
     )
     if new_email is not None or changes.password is not None:
         await _check_current_password(
-            session, passwords=passwords, user=user, given=changes.current_password, address=address
+            session, passwords=passwords, user=user, given=changes.current_password
         )
     new_hash = None
     if changes.password is not None:
         email = new_email or user.email
         check_password_policy(changes.password, username=user.username, email=email)
-        new_hash = await passwords.hash(changes.password, address=address)
+        new_hash = await passwords.hash(changes.password)
     if new_email is not None:
         await users_service.ensure_email_free(session, email=new_email, except_user_id=user.id)
         user.email = new_email
@@ -178,13 +175,13 @@ def _apply_names(user: User, changes: UserUpdate) -> None:
 
 
 async def _check_current_password(
-    session: AsyncSession, *, passwords: Passwords, user: User, given: str | None, address: str
+    session: AsyncSession, *, passwords: Passwords, user: User, given: str | None
 ) -> None:
     """``WrongCurrentPassword`` unless ``given`` is the user's password (checked with the
     transaction ended: nothing has been written yet)."""
     if given is None:
         raise WrongCurrentPassword("Changing the email or password needs `current_password`.")
     await release(session)
-    if not await passwords.verify(hashed=user.hashed_password, password=given, address=address):
+    if not await passwords.verify(hashed=user.hashed_password, password=given):
         _log.info("current_password_wrong", user_id=str(user.id))
         raise WrongCurrentPassword
