@@ -47,9 +47,11 @@ async def _wrong_login(client: httpx.AsyncClient, login: str) -> int:
     return answer.status_code
 
 
-async def _owner_session(client: httpx.AsyncClient, email: str, password: str) -> list[float]:
-    """The owner's login and bot list while the flood runs: each call's seconds."""
-    await asyncio.sleep(0.05)  # let the flood arrive first
+async def _owner_session(
+    client: httpx.AsyncClient, email: str, password: str, delay_s: float = 0.0
+) -> list[float]:
+    """The owner's login and bot list: each call's seconds."""
+    await asyncio.sleep(delay_s)
     own = {"X-Forwarded-For": OWNER_ADDRESS}
     started = time.monotonic()
     login = await client.post(
@@ -74,19 +76,25 @@ async def test_a_login_flood_leaves_the_owner_fast(
             httpx.AsyncClient(base_url=core.base_url, timeout=30, limits=limits) as attacker,
         ):
             owner = await signup(owner_client)
+            quiet_timings = await _owner_session(owner_client, owner.email, owner.password)
             rss_before = process.memory_info().rss
             targets = [owner.username if n % 2 else f"ghost{n}" for n in range(ATTACKERS)]
             owner_timings, *flood = await asyncio.gather(
-                _owner_session(owner_client, owner.email, owner.password),
+                # Started just after the burst, so that it arrives first.
+                _owner_session(owner_client, owner.email, owner.password, delay_s=0.05),
                 *(_wrong_login(attacker, target) for target in targets),
             )
             rss_after = process.memory_info().rss
     statuses = Counter(flood)
     print(  # noqa: T201 - the figures this test exists to show
+        f"\nwithout a flood: owner login {quiet_timings[0]:.3f} s, "
+        f"GET /bots {quiet_timings[1]:.3f} s"
         f"\nflood: {dict(statuses)}; owner login {owner_timings[0]:.3f} s, "
         f"GET /bots {owner_timings[1]:.3f} s; core RSS {rss_before / 2**20:.0f} MiB before, "
         f"{rss_after / 2**20:.0f} MiB after"
     )
     assert max(owner_timings) < 1.0
-    assert statuses[500] == 0
-    assert set(statuses) <= {401, 429, 503}
+    # One address holds one hashing place: its burst costs a hash or two, not 60, and it is
+    # told 429 at once instead of exhausting the database pool (503 for everyone).
+    assert statuses[401] <= 5
+    assert set(statuses) <= {401, 429}
