@@ -68,6 +68,31 @@ async def test_keys_work_inside_their_namespaces(keyed_client: httpx.AsyncClient
 
 
 @pytest.mark.parametrize(
+    ("namespace", "allowed"),
+    [
+        ("team", True),
+        ("team-a", True),
+        ("team:a", True),
+        ("team.a", True),
+        ("teammate-other", False),
+        ("teamx", False),
+        ("tea", False),
+    ],
+)
+async def test_namespace_prefixes_match_whole_segments(
+    agent_settings: Settings, namespace: str, *, allowed: bool
+) -> None:
+    key = ServiceKey(name="team", sha256=_digest(OPS_KEY), namespace_prefixes=["team", "bot-"])
+    app = create_app(agent_settings.model_copy(update={"api_keys": [key]}))
+    body = {"namespace": namespace, "query": "anything"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
+            response = await client.post("/v1/retrieve", json=body, headers=_bearer(OPS_KEY))
+    assert response.status_code == (200 if allowed else 403), response.text
+
+
+@pytest.mark.parametrize(
     ("path", "body"),
     [
         ("/v1/index/upsert", {"chunks": [{"id": "c1", "document_id": "d1", "text": "text"}]}),

@@ -39,6 +39,7 @@ def _token(settings: Settings, user_id: str, key: str, algorithm: str, kid: str)
         "nbf": now,
         "exp": now + timedelta(minutes=5),
         "jti": uuid.uuid4().hex,
+        "epoch": 0,
     }
     return jwt.encode(claims, key, algorithm, headers={"kid": kid})
 

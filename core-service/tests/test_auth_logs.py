@@ -32,7 +32,11 @@ async def _every_auth_flow(client: httpx.AsyncClient) -> list[str]:
     await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
     await client.get("/api/v1/auth/me", headers=user.headers)
     await client.get("/api/v1/auth/me", headers={"Authorization": "Bearer not.a.token"})
-    await client.patch("/api/v1/auth/me", headers=user.headers, json={"password": NEW_PASSWORD})
+    await client.patch(
+        "/api/v1/auth/me",
+        headers=user.headers,
+        json={"password": NEW_PASSWORD, "current_password": PASSWORD},
+    )
     await client.post("/api/v1/auth/logout", json={"refresh_token": rotated["refresh_token"]})
     return secrets
 

@@ -8,8 +8,8 @@ from core_service.config import Environment, Settings
 PRODUCTION: dict[str, object] = {
     "environment": Environment.PRODUCTION,
     "database_url": "postgresql+asyncpg://db/core",
-    "jwt_secret": SecretStr("j" * 48),
-    "agent_api_key": SecretStr("k" * 40),
+    "jwt_secret": SecretStr("Zq3vN8r-Lw0xT5kY2mH7cB4jF9pD1sG6aE_uR0iO3nV8"),
+    "agent_api_key": SecretStr("pX7-kQ2wL9vM4zR8tY1nB6cH3jF0dG5sA_eU9iO2"),
 }
 
 

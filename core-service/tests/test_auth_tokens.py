@@ -29,6 +29,7 @@ def _claims(settings: Settings, user_id: str, **overrides: Any) -> dict[str, Any
         "nbf": now,
         "exp": now + timedelta(minutes=5),
         "jti": uuid.uuid4().hex,
+        "epoch": 0,
     }
     claims.update(overrides)
     return {key: value for key, value in claims.items() if value is not None}
@@ -78,6 +79,10 @@ async def test_a_well_formed_token_is_accepted(
         pytest.param({"exp": None}, id="no-exp"),
         pytest.param({"aud": None}, id="no-audience"),
         pytest.param({"sub": "not-a-uuid"}, id="bad-subject"),
+        pytest.param({"epoch": None}, id="no-epoch"),
+        pytest.param({"epoch": "0"}, id="epoch-not-an-integer"),
+        pytest.param({"epoch": -1}, id="older-epoch"),
+        pytest.param({"epoch": 1}, id="unknown-epoch"),
     ],
 )
 async def test_tokens_with_bad_claims_are_401(
@@ -160,12 +165,30 @@ async def test_unknown_and_malformed_refresh_tokens_are_401_or_422(
 
 async def test_changing_the_password_ends_other_logins(core_client: httpx.AsyncClient) -> None:
     user = await signup(core_client)
+    other_login = (
+        await core_client.post(
+            "/api/v1/auth/login", data={"username": user.username, "password": user.password}
+        )
+    ).json()
     response = await core_client.patch(
-        ME, headers=user.headers, json={"password": "a brand new passphrase", "first_name": "Zoe"}
+        ME,
+        headers=user.headers,
+        json={
+            "password": "a brand new passphrase",
+            "first_name": "Zoe",
+            "current_password": user.password,
+        },
     )
     assert response.status_code == 200
     assert response.json()["first_name"] == "Zoe"
-    assert (await _refresh(core_client, user.refresh_token)).status_code == 401
+    # Every access token issued before the change is refused, this request's own included.
+    assert await _me_status(core_client, user.access_token) == 401
+    assert await _me_status(core_client, other_login["access_token"]) == 401
+    # The other login is over; the one that changed the password renews its access token.
+    assert (await _refresh(core_client, other_login["refresh_token"])).status_code == 401
+    renewed = await _refresh(core_client, user.refresh_token)
+    assert renewed.status_code == 200
+    assert await _me_status(core_client, renewed.json()["access_token"]) == 200
     old = await core_client.post(
         "/api/v1/auth/login", data={"username": user.username, "password": user.password}
     )
@@ -182,12 +205,19 @@ async def test_update_me_refuses_a_taken_email_and_a_weak_password(
 ) -> None:
     user = await signup(core_client)
     other = await signup(core_client)
-    taken = await core_client.patch(ME, headers=user.headers, json={"email": other.email.upper()})
+    current = {"current_password": user.password}
+    taken = await core_client.patch(
+        ME, headers=user.headers, json={"email": other.email.upper()} | current
+    )
     assert taken.status_code == 409
     assert taken.json()["error"] == "EmailTaken"
-    weak = await core_client.patch(ME, headers=user.headers, json={"password": user.username})
+    weak = await core_client.patch(
+        ME, headers=user.headers, json={"password": user.username} | current
+    )
     assert weak.status_code == 422
-    moved = await core_client.patch(ME, headers=user.headers, json={"email": "new@example.org"})
+    moved = await core_client.patch(
+        ME, headers=user.headers, json={"email": "new@example.org"} | current
+    )
     assert moved.json()["email"] == "new@example.org"
 
 

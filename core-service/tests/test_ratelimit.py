@@ -1,10 +1,12 @@
 """Brute-force limits on login and register, per address and per account, across replicas."""
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
+from core_service.main import create_app
 from testsupport.core_users import SignedUpUser, core_client_for, signup
 
 LOGIN = "/api/v1/auth/login"
@@ -101,5 +103,48 @@ async def test_ended_windows_are_swept_when_a_new_one_starts(
     await _login(core_client, "second-account", "wrong guess")
     async with core_db.connect() as connection:
         live = await connection.scalar(text("SELECT count(*) FROM rate_limit_buckets"))
-    # The address bucket restarted; the first account's ended bucket is gone; the second's is new.
-    assert live == 2
+    # The address bucket restarted; the first account's ended buckets are gone; the second
+    # account's two (from this address, from everywhere) are new.
+    assert live == 3
+
+
+def _client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40_000))
+    return httpx.AsyncClient(transport=transport, base_url="http://core.test")
+
+
+async def test_a_stranger_cannot_lock_the_owner_out(
+    core_app: FastAPI, core_client: httpx.AsyncClient, core_settings: Settings
+) -> None:
+    owner = await signup(core_client)
+    async with (
+        _client_from(core_app, "203.0.113.9") as stranger,
+        _client_from(core_app, "198.51.100.7") as owners_phone,
+    ):
+        for _ in range(core_settings.rate_limit_login_per_account):
+            assert (await _login(stranger, owner.username, "wrong guess")).status_code == 401
+        by_username = await _login(stranger, owner.username, "wrong guess")
+        by_email = await _login(stranger, owner.email, owner.password)
+        owner_by_email = await _login(owners_phone, owner.email, owner.password)
+        owner_by_username = await _login(owners_phone, owner.username, owner.password)
+    assert (by_username.status_code, by_email.status_code) == (429, 429)
+    assert owner_by_email.status_code == 200, owner_by_email.text
+    assert owner_by_username.status_code == 200
+
+
+async def test_a_guesser_spread_over_many_addresses_is_still_stopped(
+    core_settings: Settings, core_db: AsyncEngine
+) -> None:
+    ceiling = 4
+    settings = core_settings.model_copy(
+        update={"rate_limit_login_per_account_all_addresses": ceiling}
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), _client_from(app, "192.0.2.1") as first:
+        owner = await signup(first)
+        statuses = []
+        for n in range(ceiling):
+            async with _client_from(app, f"192.0.2.{n + 10}") as guesser:
+                statuses.append((await _login(guesser, owner.email, "wrong guess")).status_code)
+    # The owner's own login (in ``signup``) counts toward the ceiling as well.
+    assert statuses == [401] * (ceiling - 1) + [429]

@@ -1,11 +1,16 @@
 """Settings validation: production refuses development secrets and weak keys."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from core_service.config import Environment, Settings
+from core_service.config import DEV_AGENT_API_KEY, DEV_JWT_SECRET, Environment, Settings
 
-STRONG_SECRET = SecretStr("x" * 48)
+STRONG_SECRET = SecretStr("Zq3vN8r-Lw0xT5kY2mH7cB4jF9pD1sG6aE_uR0iO3nV8")
+STRONG_AGENT_KEY = SecretStr("pX7-kQ2wL9vM4zR8tY1nB6cH3jF0dG5sA_eU9iO2")
 
 
 def test_development_defaults_are_accepted() -> None:
@@ -19,7 +24,7 @@ def test_production_refuses_the_development_jwt_secret() -> None:
         Settings(
             environment=Environment.PRODUCTION,
             database_url="postgresql+asyncpg://db/core",
-            agent_api_key=SecretStr("k" * 40),
+            agent_api_key=STRONG_AGENT_KEY,
         )
 
 
@@ -37,7 +42,7 @@ def test_production_requires_a_database_url() -> None:
         Settings(
             environment=Environment.PRODUCTION,
             jwt_secret=STRONG_SECRET,
-            agent_api_key=SecretStr("k" * 40),
+            agent_api_key=STRONG_AGENT_KEY,
         )
 
 
@@ -64,4 +69,70 @@ def test_out_of_range_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_secrets_are_not_shown_in_the_settings_repr() -> None:
     settings = Settings(jwt_secret=STRONG_SECRET)
-    assert "x" * 48 not in repr(settings)
+    assert STRONG_SECRET.get_secret_value() not in repr(settings)
+
+
+PRODUCTION: dict[str, object] = {
+    "environment": Environment.PRODUCTION,
+    "database_url": "postgresql+asyncpg://db/core",
+    "jwt_secret": STRONG_SECRET,
+    "agent_api_key": STRONG_AGENT_KEY,
+}
+
+
+def test_production_accepts_random_secrets() -> None:
+    assert Settings.model_validate(PRODUCTION).environment is Environment.PRODUCTION
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("jwt_secret", "x" * 32, id="jwt-one-repeated-character"),
+        pytest.param("jwt_secret", "ab" * 24, id="jwt-two-characters-repeated"),
+        pytest.param("jwt_secret", f"  {DEV_JWT_SECRET}  ", id="jwt-development-padded"),
+        pytest.param("jwt_secret", f"{STRONG_SECRET.get_secret_value()} ", id="jwt-trailing-space"),
+        pytest.param("agent_api_key", "k", id="agent-one-character"),
+        pytest.param("agent_api_key", "k" * 40, id="agent-one-repeated-character"),
+        pytest.param("agent_api_key", f"{DEV_AGENT_API_KEY}\n", id="agent-development-padded"),
+    ],
+)
+def test_production_refuses_weak_secrets_without_showing_them(field: str, value: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings.model_validate({**PRODUCTION, field: SecretStr(value)})
+    assert f"CORE_{field.upper()}" in str(refused.value)
+    if len(value.strip()) >= 8:
+        assert value.strip()[-6:] not in str(refused.value)
+
+
+def test_development_may_use_any_long_enough_secret() -> None:
+    assert Settings(jwt_secret=SecretStr("x" * 32), agent_api_key=SecretStr("k")).jwt_secret
+
+
+def test_a_refused_start_up_prints_no_part_of_a_secret() -> None:
+    """The service's own start-up, as its image runs it, refused for a short JWT secret."""
+    secret = "tail-of-a-real-secret-QX7Z"
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("CORE_", "AGENT_"))
+    }
+    environment |= {"CORE_JWT_SECRET": secret, "CORE_DATABASE_URL": "postgresql+asyncpg://db/x"}
+    started = subprocess.run(  # noqa: S603 - our own service
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "core_service.main:create_app",
+            "--factory",
+            "--port",
+            "9",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = started.stdout + started.stderr
+    assert started.returncode != 0
+    assert "CORE_JWT_SECRET must be at least 32 bytes" in output
+    fragments = {secret[i : i + 4] for i in range(len(secret) - 3)}
+    assert [fragment for fragment in fragments if fragment in output] == []

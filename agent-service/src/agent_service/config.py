@@ -76,7 +76,11 @@ class ServiceKey(BaseModel):
 class Settings(BaseSettings):
     """Every setting of the agent service; see the README for each one."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENT_", env_file=".env", extra="ignore")
+    # A refused start-up must not print any part of a secret: pydantic's errors show the input
+    # (``input_value=...``) unless told not to.
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     service_name: str = "agent-service"

@@ -1,5 +1,7 @@
 """Core service settings, read from ``CORE_*`` environment variables (and ``.env``)."""
 
+import math
+from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from typing import Literal, Self
@@ -24,7 +26,11 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting of the core service; see the README for each one."""
 
-    model_config = SettingsConfigDict(env_prefix="CORE_", env_file=".env", extra="ignore")
+    # A refused start-up must not print any part of a secret: pydantic's errors show the input
+    # (``input_value=...``) unless told not to.
+    model_config = SettingsConfigDict(
+        env_prefix="CORE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     service_name: str = "core-service"
@@ -82,9 +88,24 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
+    password_hash_workers: int | None = Field(
+        default=None, ge=1, le=256, description="Hashes run at once; unset means one per CPU."
+    )
+    password_hash_queue: int = Field(
+        default=4, ge=0, le=1_000, description="Hashes that may wait; beyond them, 503."
+    )
+    password_hash_per_address: int = Field(
+        default=1, ge=1, le=100, description="Running or waiting hashes of one client address."
+    )
+    password_hash_retry_after_s: int = Field(default=1, ge=1, le=60)
 
     rate_limit_login_per_address: int = Field(default=60, ge=1)
-    rate_limit_login_per_account: int = Field(default=5, ge=1)
+    rate_limit_login_per_account: int = Field(
+        default=5, ge=1, description="Login attempts on one account from one client address."
+    )
+    rate_limit_login_per_account_all_addresses: int = Field(
+        default=50, ge=1, description="Login attempts on one account from all addresses."
+    )
     rate_limit_login_window_s: int = Field(default=900, ge=1)
     rate_limit_register_per_address: int = Field(default=20, ge=1)
     rate_limit_register_window_s: int = Field(default=3_600, ge=1)
@@ -163,6 +184,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        if self.jwt_algorithm == "HS256":
+            _refuse_weak("CORE_JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET, min_bits=128)
+        _refuse_weak("CORE_AGENT_API_KEY", self.agent_api_key, DEV_AGENT_API_KEY, min_bits=96)
+        return self
+
+    @model_validator(mode="after")
     def _jwt_secret_strength(self) -> Self:
         if self.jwt_algorithm == "HS256" and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("CORE_JWT_SECRET must be at least 32 bytes for HS256")
@@ -180,6 +210,27 @@ class Settings(BaseSettings):
         ):
             raise ValueError("argon2 parameters below OWASP's minimum (19456 KiB, t=2)")
         return self
+
+
+def _estimated_bits(value: str) -> float:
+    """The secret's length times the entropy of its own character frequencies: a generous
+    estimate for random strings, and near zero for repeated or patterned ones."""
+    counts = Counter(value)
+    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return per_char * len(value)
+
+
+def _refuse_weak(name: str, secret: SecretStr, development_value: str, *, min_bits: int) -> None:
+    """``ValueError`` (naming the setting, never the value) for a secret that is padded with
+    whitespace, is the development value in disguise, or is too short or too regular."""
+    value = secret.get_secret_value()
+    if value != value.strip() or development_value in value:
+        raise ValueError(f"{name} has surrounding whitespace or contains the development value")
+    if not value or _estimated_bits(value) < min_bits:
+        raise ValueError(
+            f"{name} is too weak for production: use a random value of at least 32 bytes, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
 
 
 @lru_cache

@@ -12,7 +12,30 @@ from agent_service.config import DEVELOPMENT_API_KEY, ServiceKey, Settings
 from agent_service.errors import Forbidden, Unauthorized
 from agent_service.runtime import AgentRuntime
 
-__all__ = ["Caller", "CallerDep", "RuntimeDep", "authenticate", "get_caller", "get_runtime"]
+__all__ = [
+    "NAMESPACE_SEPARATORS",
+    "Caller",
+    "CallerDep",
+    "RuntimeDep",
+    "authenticate",
+    "get_caller",
+    "get_runtime",
+    "namespace_in",
+]
+
+# Where one segment of a namespace ends: ``team`` covers ``team``, ``team-a`` and ``team:a``,
+# never ``teammate-other``.
+NAMESPACE_SEPARATORS = "-:."
+
+
+def namespace_in(namespace: str, prefix: str) -> bool:
+    """Whether ``namespace`` is ``prefix`` or lies under it, whole segments only: the prefix
+    must end at a separator (its own last character, or the namespace's next one)."""
+    if not prefix or not namespace.startswith(prefix):
+        return False
+    rest = namespace[len(prefix) :]
+    return not rest or prefix[-1] in NAMESPACE_SEPARATORS or rest[0] in NAMESPACE_SEPARATORS
+
 
 _bearer = HTTPBearer(auto_error=False, description="A service key issued to the calling team.")
 
@@ -28,7 +51,7 @@ class Caller:
         """403 unless the key may use ``namespace``."""
         if self.namespace_prefixes is None:
             return
-        if not any(namespace.startswith(prefix) for prefix in self.namespace_prefixes):
+        if not any(namespace_in(namespace, prefix) for prefix in self.namespace_prefixes):
             raise Forbidden(f"The service key '{self.name}' may not use namespace '{namespace}'.")
 
 

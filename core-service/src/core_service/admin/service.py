@@ -14,7 +14,7 @@ from core_service.admin.exceptions import (
     StripePriceTaken,
 )
 from core_service.admin.schemas import PlanUpdate
-from core_service.auth import refresh_tokens
+from core_service.auth import service as auth_service
 from core_service.documents.models import Document, DocumentStatus
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind, JobState
@@ -45,13 +45,12 @@ async def change_plan(
 async def set_active(
     session: AsyncSession, *, actor: User, user_id: uuid.UUID, active: bool
 ) -> User:
-    """(De)activate an account; deactivation revokes its refresh tokens at once."""
+    """(De)activate an account; either change ends its access and refresh tokens at once."""
     if not active and user_id == actor.id:
         raise CannotDeactivateSelf
     user = await users_service.require_user(session, user_id=user_id)
     user.is_active = active
-    if not active:
-        await refresh_tokens.revoke_for_user(session, user_id=user.id)
+    await auth_service.end_sessions(session, user=user)
     await session.flush()
     _log.info("user_active_changed", user_id=str(user.id), active=active, by=str(actor.id))
     return user

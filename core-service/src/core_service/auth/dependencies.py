@@ -1,4 +1,10 @@
-"""``CurrentUser`` and ``StaffUser``: the token is checked and the user reloaded on every call."""
+"""``CurrentUser`` and ``StaffUser``: the only ways a route authenticates a caller.
+
+Each checks, on every call, that the bearer token is valid, that its user still exists and is
+active, and that the token's epoch is the user's current one (a password change, deactivation
+or reactivation moves the epoch on). No dependency that checks the token alone is offered, so
+that no route can forget the rest.
+"""
 
 import uuid
 from typing import Annotated
@@ -7,7 +13,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from core_service.auth.exceptions import InvalidToken, StaffOnly
-from core_service.auth.tokens import VerifiedTokens
+from core_service.auth.passwords import Passwords
+from core_service.auth.tokens import TokenClaims, VerifiedTokens
 from core_service.config import Settings
 from core_service.database import SessionDep
 from core_service.users import service as users_service
@@ -15,13 +22,16 @@ from core_service.users.models import User
 
 __all__ = [
     "AppSettings",
+    "CurrentLogin",
     "CurrentUser",
+    "PasswordsDep",
     "StaffUser",
-    "TokenSubject",
     "get_app_settings",
+    "get_current_login",
+    "get_passwords",
     "get_current_user",
     "get_staff_user",
-    "get_token_subject",
+    "token_is_current",
 ]
 
 
@@ -34,42 +44,67 @@ async def get_app_settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-class _BearerSubject(OAuth2PasswordBearer):
-    """The bearer scheme of the OpenAPI document that also checks the token: one dependency.
+async def get_passwords(request: Request) -> Passwords:
+    """The app's password hasher, made on first use (one bounded pool per app)."""
+    state = request.app.state
+    passwords: Passwords | None = getattr(state, "passwords", None)
+    if passwords is None:
+        passwords = state.passwords = Passwords(state.settings)
+    return passwords
 
-    The user id a valid bearer token names; 401 otherwise. The user is not loaded: on its own,
-    only for routes whose own query also confirms that the user exists and is active (and
-    answers 401 when not), so that a hot read path costs one query. Each dependency costs a
-    request about as much as the cached token check, hence one class instead of two functions.
-    """
 
-    async def __call__(self, request: Request) -> uuid.UUID:  # type: ignore[override]
+PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+
+
+class _BearerClaims(OAuth2PasswordBearer):
+    """The bearer scheme of the OpenAPI document that also verifies the token's signature and
+    registered claims (one dependency instead of two). Private: on its own it says nothing
+    about whether the user may still sign in."""
+
+    async def __call__(self, request: Request) -> TokenClaims:  # type: ignore[override]
         token = await super().__call__(request)
         if not token:
             raise InvalidToken
         verified: VerifiedTokens = request.app.state.verified_tokens
-        return verified.user_id(request.app.state.settings, token)
+        return verified.claims(request.app.state.settings, token)
 
 
-get_token_subject = _BearerSubject(
+_bearer_claims = _BearerClaims(
     tokenUrl="/api/v1/auth/login", auto_error=False, scheme_name="OAuth2PasswordBearer"
 )
 
-TokenSubject = Annotated[uuid.UUID, Depends(get_token_subject)]
+
+def token_is_current(user: User | None, claims: TokenClaims) -> bool:
+    """The active-user rule: the user exists, is active, and the token is of their epoch."""
+    return user is not None and user.is_active and user.token_epoch == claims.epoch
 
 
-async def get_current_user(user_id: TokenSubject, session: SessionDep) -> User:
+async def get_current_user(
+    claims: Annotated[TokenClaims, Depends(_bearer_claims)], session: SessionDep
+) -> User:
     """The active user the bearer token names (with the plan loaded); 401 otherwise.
 
-    Loading the user on each request is what makes deactivation take effect at once.
+    Loading the user on each request is what makes deactivation and a password change take
+    effect at once.
     """
-    user = await users_service.get_user(session, user_id=user_id)
-    if user is None or not user.is_active:
+    user = await users_service.get_user(session, user_id=claims.user_id)
+    if user is None or not token_is_current(user, claims):
         raise InvalidToken
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_current_login(
+    user: CurrentUser, claims: Annotated[TokenClaims, Depends(_bearer_claims)]
+) -> uuid.UUID | None:
+    """The login (refresh-token family) the current user's access token belongs to."""
+    del user  # checked: only a current token's login is named
+    return claims.session_id
+
+
+CurrentLogin = Annotated[uuid.UUID | None, Depends(get_current_login)]
 
 
 async def get_staff_user(user: CurrentUser) -> User:

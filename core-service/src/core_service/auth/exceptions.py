@@ -6,7 +6,9 @@ __all__ = [
     "InvalidCredentials",
     "InvalidRefreshToken",
     "InvalidToken",
+    "PasswordHashingBusy",
     "RefreshTokenReused",
+    "WrongCurrentPassword",
     "StaffOnly",
 ]
 
@@ -53,3 +55,22 @@ class StaffOnly(AppError):
     code = "Forbidden"
     status_code = 403
     detail = "This needs a staff account."
+
+
+class WrongCurrentPassword(AppError):
+    """Changing the email or password needs the current password, and it was wrong."""
+
+    code = "WrongCurrentPassword"
+    status_code = 403
+    detail = "The current password is wrong."
+
+
+class PasswordHashingBusy(AppError):
+    """Every password-hashing place is taken (a login flood); come back shortly."""
+
+    code = "ServiceBusy"
+    status_code = 503
+    detail = "Too many sign-ins are being checked right now; try again shortly."
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after_s)})

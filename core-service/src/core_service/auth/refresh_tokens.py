@@ -12,29 +12,31 @@ from core_service.auth.clock import utcnow
 from core_service.auth.exceptions import InvalidRefreshToken, RefreshTokenReused
 from core_service.auth.models import RefreshToken
 
-__all__ = ["issue", "revoke_family", "revoke_for_user", "revoke_token", "rotate"]
+__all__ = ["drop_expired", "issue", "revoke_family", "revoke_for_user", "revoke_token", "rotate"]
 
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def issue(
-    session: AsyncSession, *, user_id: uuid.UUID, ttl_s: int, family_id: uuid.UUID | None = None
-) -> str:
-    """A new refresh token (of a new family unless ``family_id`` is given)."""
-    if family_id is None:
-        # A new login is a good moment to drop this user's long-expired tokens.
-        await session.execute(
-            delete(RefreshToken).where(
-                RefreshToken.user_id == user_id, RefreshToken.expires_at < utcnow()
-            )
+async def drop_expired(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Delete the user's expired tokens (a new login is a good moment for it)."""
+    await session.execute(
+        delete(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.expires_at < utcnow()
         )
+    )
+
+
+async def issue(
+    session: AsyncSession, *, user_id: uuid.UUID, ttl_s: int, family_id: uuid.UUID
+) -> str:
+    """A new refresh token of the login (rotation family) ``family_id``."""
     token = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
             user_id=user_id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=_digest(token),
             expires_at=utcnow() + timedelta(seconds=ttl_s),
         )
@@ -80,10 +82,14 @@ async def revoke_token(session: AsyncSession, *, token: str) -> None:
         await revoke_family(session, family_id=family_id)
 
 
-async def revoke_for_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
-    """Revoke every refresh token of a user (deactivation, password change)."""
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+async def revoke_for_user(
+    session: AsyncSession, *, user_id: uuid.UUID, except_family: uuid.UUID | None = None
+) -> None:
+    """Revoke every refresh token of a user (deactivation, password change), except those of
+    the login ``except_family``."""
+    query = update(RefreshToken).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
     )
+    if except_family is not None:
+        query = query.where(RefreshToken.family_id != except_family)
+    await session.execute(query.values(revoked_at=utcnow()))

@@ -14,9 +14,17 @@ from core_service.auth.clock import utcnow
 from core_service.auth.exceptions import InvalidToken
 from core_service.config import Settings
 
-__all__ = ["REQUIRED_CLAIMS", "AccessToken", "VerifiedTokens", "issue_access_token"]
+__all__ = [
+    "REQUIRED_CLAIMS",
+    "AccessToken",
+    "TokenClaims",
+    "VerifiedTokens",
+    "issue_access_token",
+]
 
-REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+# ``epoch`` is the user's token epoch when the token was issued: the active-user check refuses
+# a token whose epoch is no longer the user's (see ``auth.dependencies``).
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "epoch"]
 
 
 @dataclass(frozen=True)
@@ -27,11 +35,26 @@ class AccessToken:
     expires_in: int
 
 
-def issue_access_token(settings: Settings, *, user_id: uuid.UUID) -> AccessToken:
-    """A fresh access token for ``user_id``."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified access token says: whose it is, its epoch, and its login (if any)."""
+
+    user_id: uuid.UUID
+    epoch: int
+    session_id: uuid.UUID | None
+    expires_at: float
+
+
+def issue_access_token(
+    settings: Settings, *, user_id: uuid.UUID, epoch: int, session_id: uuid.UUID
+) -> AccessToken:
+    """A fresh access token for ``user_id`` in token epoch ``epoch``, of the login
+    ``session_id`` (its refresh-token family)."""
     now = utcnow()
     claims = {
         "sub": str(user_id),
+        "epoch": epoch,
+        "sid": str(session_id),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
@@ -47,33 +70,35 @@ def issue_access_token(settings: Settings, *, user_id: uuid.UUID) -> AccessToken
 class VerifiedTokens:
     """Tokens this app has verified, until they expire: one signature check per token.
 
-    ``exp`` is still enforced on every use; the user is still reloaded by the caller, so a
-    deactivated user is refused at once. Bounded, oldest first out.
+    Only what the signed token itself says is kept (its epoch included), never whether the
+    user may still use it: ``exp`` is enforced on every use and the caller compares the epoch
+    and the active flag with the stored user on every request, so a cached token never
+    outlives a password change or a deactivation. Bounded, oldest first out.
     """
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[uuid.UUID, float]] = OrderedDict()
+        self._entries: OrderedDict[str, TokenClaims] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def user_id(self, settings: Settings, token: str) -> uuid.UUID:
-        """The user id of a valid token (checked once, then answered from memory until it
+    def claims(self, settings: Settings, token: str) -> TokenClaims:
+        """The claims of a valid token (checked once, then answered from memory until it
         expires); ``InvalidToken`` for anything else."""
         hit = self._entries.get(token)
-        if hit is not None and utcnow().timestamp() < hit[1] + settings.jwt_leeway_s:
+        if hit is not None and utcnow().timestamp() < hit.expires_at + settings.jwt_leeway_s:
             self._entries.move_to_end(token)
-            return hit[0]
-        user_id, expires_at = _verified_claims(settings, token)
-        self._entries[token] = (user_id, expires_at)
+            return hit
+        claims = _verified_claims(settings, token)
+        self._entries[token] = claims
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
-        return user_id
+        return claims
 
 
-def _verified_claims(settings: Settings, token: str) -> tuple[uuid.UUID, float]:
-    """The user id and expiry of a valid token; ``InvalidToken`` for anything else."""
+def _verified_claims(settings: Settings, token: str) -> TokenClaims:
+    """The claims of a valid token; ``InvalidToken`` for anything else."""
     try:
         header = jwt.get_unverified_header(token)
         claims: dict[str, Any] = jwt.decode(
@@ -85,7 +110,11 @@ def _verified_claims(settings: Settings, token: str) -> tuple[uuid.UUID, float]:
             leeway=settings.jwt_leeway_s,
             options={"require": REQUIRED_CLAIMS, "strict_aud": True},
         )
-        return uuid.UUID(str(claims["sub"])), float(claims["exp"])
+        epoch = claims["epoch"]
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            raise TypeError("the token epoch is not an integer")
+        session_id = uuid.UUID(str(claims["sid"])) if "sid" in claims else None
+        return TokenClaims(uuid.UUID(str(claims["sub"])), epoch, session_id, float(claims["exp"]))
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
         raise InvalidToken from error
 

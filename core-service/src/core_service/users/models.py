@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core_service.auth.clock import utcnow
@@ -40,6 +40,9 @@ class User(Base):
     last_name: Mapped[str] = mapped_column(String(150), default="")
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Access tokens carry the epoch they were issued in; bumping it (password change,
+    # deactivation, reactivation) ends every earlier token at once instead of at its expiry.
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     date_joined: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from core_service.plans.schemas import PlanRead, plan_read
 from core_service.users.models import User
@@ -56,12 +56,17 @@ class UserRead(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    """``PATCH /auth/me``: only the given fields change."""
+    """``PATCH /auth/me``: only the given fields change; unknown fields are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     first_name: Name | None = None
     last_name: Name | None = None
     email: Annotated[EmailStr, Field(max_length=320)] | None = None
     password: Password | None = None
+    current_password: Annotated[str, Field(max_length=MAX_PASSWORD_LENGTH)] | None = Field(
+        default=None, description="Required to change `email` or `password`."
+    )
 
 
 def user_read(user: User) -> UserRead:
