@@ -17,11 +17,13 @@ WORKDIR /src
 # Dependencies first, from the lock alone, so that a source change reuses this layer.
 COPY pyproject.toml uv.lock ./
 COPY shared-contracts/pyproject.toml shared-contracts/
+COPY service-kit/pyproject.toml service-kit/
 COPY core-service/pyproject.toml core-service/
 COPY agent-service/pyproject.toml agent-service/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package agent-service
 COPY shared-contracts/ shared-contracts/
+COPY service-kit/ service-kit/
 COPY agent-service/ agent-service/
 # Non-editable: the workspace packages are built into the venv, so /src is not needed later.
 RUN --mount=type=cache,target=/root/.cache/uv \
