@@ -17,6 +17,8 @@ from chatsphere_kit.settings import ServiceSettings
 
 __all__ = ["LimitedHttpToolsProtocol", "limited_protocol", "serve", "serve_from_command_line"]
 
+# uvicorn waits forever for open connections unless told; 20 s stays inside Kubernetes' default
+# 30 s grace period after the preStop pause.
 GRACEFUL_SHUTDOWN_S = 20
 
 
@@ -131,31 +133,44 @@ def serve(
     *,
     host: str,
     port: int,
+    loop: str = "uvloop",
+    http: str = "httptools",
+    graceful_shutdown_s: int = GRACEFUL_SHUTDOWN_S,
     forwarded_allow_ips: str | None = None,
 ) -> None:
-    """Run ``factory`` (``module:create_app``) until SIGTERM or Ctrl-C, with the limits."""
+    """Run ``factory`` (``module:create_app``) until SIGTERM or Ctrl-C, with the limits.
+
+    ``http="h11"`` caps the header size through h11's own limit, but has no header deadline.
+    """
     config = uvicorn.Config(
         factory,
         factory=True,
         host=host,
         port=port,
-        loop="uvloop",
-        http=limited_protocol(settings),
+        loop=loop,
+        http=limited_protocol(settings) if http == "httptools" else "h11",
+        h11_max_incomplete_event_size=settings.max_request_header_bytes,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_keep_alive=settings.keep_alive_timeout_s,
-        # uvicorn waits forever for open connections unless told; this stays inside
-        # Kubernetes' default 30 s grace period after the preStop pause.
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_graceful_shutdown=graceful_shutdown_s,
     )
     uvicorn.Server(config).run()
 
 
 def serve_from_command_line(factory: str, settings: ServiceSettings, *, default_port: int) -> None:
-    """``python -m <service> [--host H] [--port P] [--forwarded-allow-ips IPS]``."""
+    """``python -m <service>`` with uvicorn's flags that matter here; limits come from settings."""
     parser = argparse.ArgumentParser(description=f"Serve {settings.service_name}.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--http", choices=["httptools", "h11"], default="httptools")
+    parser.add_argument(
+        "--timeout-graceful-shutdown",
+        type=int,
+        default=GRACEFUL_SHUTDOWN_S,
+        help="Seconds open requests may take to finish after SIGTERM.",
+    )
     parser.add_argument(
         "--forwarded-allow-ips",
         default=None,
@@ -167,5 +182,8 @@ def serve_from_command_line(factory: str, settings: ServiceSettings, *, default_
         settings,
         host=arguments.host,
         port=arguments.port,
+        loop=arguments.loop,
+        http=arguments.http,
+        graceful_shutdown_s=arguments.timeout_graceful_shutdown,
         forwarded_allow_ips=arguments.forwarded_allow_ips,
     )
