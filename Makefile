@@ -1,7 +1,7 @@
 # ChatSphere: `make run` starts the platform on embedded defaults; `make test` runs every check.
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-PACKAGES := shared-contracts/src core-service/src agent-service/src
+PACKAGES := shared-contracts/src service-kit/src core-service/src agent-service/src
 
 .PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep check-containers bench clean
 
@@ -32,7 +32,7 @@ format: install
 	$(UV) run --frozen ruff check --fix .
 
 typecheck:
-	$(UV) run --frozen mypy $(PACKAGES) scripts testsupport bench conftest.py
+	$(UV) run --frozen mypy $(PACKAGES) service-kit/tests scripts testsupport bench conftest.py
 
 pytest:
 	$(UV) run --frozen pytest -m "not deep"

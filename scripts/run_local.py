@@ -106,11 +106,13 @@ def _configure_service_key(env: dict[str, str]) -> None:
 
 
 def _serve(env: dict[str, str], *, host: str, core_port: int, agent_port: int) -> int:
-    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--host", host]
-    uvicorn += ["--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "20"]
+    # Each API's own entry point runs uvicorn with the server's limits (header size, count and
+    # deadline, keep-alive), as the images do.
+    api = ["--host", host, "--loop", "uvloop", "--http", "httptools"]
+    api += ["--timeout-graceful-shutdown", "20"]
     commands = {
-        "agent": [*uvicorn, "--port", str(agent_port), "agent_service.main:create_app"],
-        "core": [*uvicorn, "--port", str(core_port), "core_service.main:create_app"],
+        "agent": [sys.executable, "-m", "agent_service", *api, "--port", str(agent_port)],
+        "core": [sys.executable, "-m", "core_service", *api, "--port", str(core_port)],
         "worker": [sys.executable, "-m", "core_service.worker"],
     }
     children = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}

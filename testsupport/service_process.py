@@ -1,4 +1,4 @@
-"""Real service processes for shutdown tests: uvicorn (as the images run it) and the worker."""
+"""Real service processes: the APIs (as the images run them) and the worker."""
 
 import json
 import os
@@ -133,11 +133,12 @@ def _started(command: list[str], env: dict[str, str], port: int = 0) -> Iterator
 
 @contextmanager
 def running_uvicorn(factory: str, env: dict[str, str]) -> Iterator[ServiceProcess]:
-    """``uvicorn --factory`` with the images' flags, on a free port, once ``/healthz`` answers."""
+    """The service of ``factory`` (``core_service.main:create_app``) as its image runs it:
+    ``python -m core_service``, uvicorn with the server's limits, on a free port, once
+    ``/healthz`` answers."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--loop", "uvloop", "--http", "httptools"]
-    command += ["--timeout-graceful-shutdown", str(GRACE_SECONDS)]
+    package = factory.partition(".")[0]
+    command = [sys.executable, "-m", package, "--host", "127.0.0.1", "--port", str(port)]
     with _started(command, env, port) as service:
         _wait_healthy(service)
         yield service

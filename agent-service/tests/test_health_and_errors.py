@@ -40,17 +40,6 @@ async def test_readyz_is_503_quickly_once_the_database_stops(tmp_path: Path) -> 
     assert elapsed < 5
 
 
-async def test_unknown_path_is_404_with_the_error_body(agent_client: httpx.AsyncClient) -> None:
-    response = await agent_client.get("/v1/no-such-thing")
-    assert response.status_code == 404
-    assert response.json() == {"error": "NotFound", "detail": "Not Found"}
-
-
-async def test_request_id_from_the_caller_is_kept(agent_client: httpx.AsyncClient) -> None:
-    response = await agent_client.get("/healthz", headers={"X-Request-ID": "core-req-1"})
-    assert response.headers["x-request-id"] == "core-req-1"
-
-
 async def test_405_names_the_documented_methods(agent_client: httpx.AsyncClient) -> None:
     response = await agent_client.get("/v1/retrieve")
     assert response.status_code == 405

@@ -85,6 +85,27 @@ async def test_metrics_count_requests_by_route_template_and_status(
     assert after[count_key] - before.get(count_key, 0.0) == 2
 
 
+async def test_metrics_label_routes_with_the_full_template_including_api_v1(
+    core_client: httpx.AsyncClient,
+) -> None:
+    before = _samples((await core_client.get("/metrics")).text)
+    await core_client.get("/api/v1/bots")
+    await core_client.get("/api/v1/bots/7c8b9a3e-0000-4000-8000-000000000000/documents")
+    after = _samples((await core_client.get("/metrics")).text)
+
+    def delta(route: str) -> float:
+        key = (
+            "chatsphere_core_http_requests_total",
+            frozenset({("method", "GET"), ("route", route), ("status", "401")}),
+        )
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    # The README promises the templates as clients call them, prefix included.
+    assert delta("/api/v1/bots") == 1
+    assert delta("/api/v1/bots/{bot_id}/documents") == 1
+    assert not any(dict(labels).get("route") == "/bots" for _, labels in after)
+
+
 async def test_metrics_declare_every_named_series(core_client: httpx.AsyncClient) -> None:
     families = {
         f.name for f in text_string_to_metric_families((await core_client.get("/metrics")).text)

@@ -21,6 +21,7 @@ WORKDIR /src
 # copied whole (one line each), the services' pyproject files alone.
 COPY pyproject.toml uv.lock ./
 COPY shared-contracts/ shared-contracts/
+COPY service-kit/ service-kit/
 COPY core-service/pyproject.toml core-service/
 COPY agent-service/pyproject.toml agent-service/
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -46,10 +47,8 @@ EXPOSE 8000 9102
 # No curl in a slim image; the interpreter is already there.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-# uvicorn waits forever for open connections unless told otherwise; 20 s stays inside
-# Kubernetes' default 30 s grace period after the preStop pause.
-CMD ["uvicorn", "core_service.main:create_app", "--factory", \
-     "--host", "0.0.0.0", "--port", "8000", \
+# The service's entry point runs uvicorn with its limits (header size, count and deadline,
+# keep-alive); 20 s of graceful shutdown stays inside Kubernetes' default 30 s grace period.
+CMD ["python", "-m", "core_service", "--host", "0.0.0.0", "--port", "8000", \
      "--loop", "uvloop", "--http", "httptools", \
-     "--proxy-headers", "--forwarded-allow-ips", "*", \
-     "--timeout-graceful-shutdown", "20", "--timeout-keep-alive", "5"]
+     "--forwarded-allow-ips", "*", "--timeout-graceful-shutdown", "20"]

@@ -5,7 +5,9 @@ from functools import lru_cache
 from typing import Literal, Self
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from chatsphere_kit.settings import Environment, ServiceSettings
 
 __all__ = [
     "DEVELOPMENT_API_KEY",
@@ -20,14 +22,6 @@ __all__ = [
 
 DEVELOPMENT_API_KEY = "development-only-agent-key"  # noqa: S105 - a documented development default
 """Accepted outside production while no service keys are configured (core's default key)."""
-
-
-class Environment(StrEnum):
-    """Where the service runs."""
-
-    DEVELOPMENT = "development"
-    TEST = "test"
-    PRODUCTION = "production"
 
 
 class EmbedderKind(StrEnum):
@@ -73,8 +67,12 @@ class ServiceKey(BaseModel):
     )
 
 
-class Settings(BaseSettings):
-    """Every setting of the agent service; see the README for each one."""
+class Settings(ServiceSettings):
+    """Every setting of the agent service; see the README for each one.
+
+    Logging, observability, readiness and the HTTP server's limits come from the kit's
+    ``ServiceSettings``, read here as ``AGENT_*``.
+    """
 
     # A refused start-up must not print any part of a secret: pydantic's errors show the input
     # (``input_value=...``) unless told not to.
@@ -82,21 +80,7 @@ class Settings(BaseSettings):
         env_prefix="AGENT_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    environment: Environment = Environment.DEVELOPMENT
     service_name: str = "agent-service"
-    log_level: str = "INFO"
-    log_json: bool = True
-
-    gc_tuning: bool = Field(
-        default=True,
-        description="Freeze the objects start-up built and collect young objects less often "
-        "(more throughput, fewer latency spikes under load).",
-    )
-    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
-    otel_exporter_otlp_endpoint: str | None = Field(
-        default=None, description="OTLP/HTTP collector base URL; tracing is off while unset."
-    )
-    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     database_url: str | None = Field(
         default=None,
@@ -104,7 +88,6 @@ class Settings(BaseSettings):
     )
     database_pool_min_size: int = Field(default=1, ge=0, le=100)
     database_pool_max_size: int = Field(default=10, ge=1, le=200)
-    readiness_timeout_s: float = Field(default=2.0, gt=0)
 
     max_request_body_bytes: int = Field(default=8 * 1_048_576, ge=1_024)
     max_texts_per_request: int = Field(default=256, ge=1, le=256)

@@ -2,12 +2,13 @@
 
 import math
 from collections import Counter
-from enum import StrEnum
 from functools import lru_cache
 from typing import Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from chatsphere_kit.settings import Environment, ServiceSettings
 
 __all__ = ["Environment", "Settings", "get_settings"]
 
@@ -15,16 +16,12 @@ DEV_JWT_SECRET = "development-only-jwt-secret-change-me-0123456789"  # noqa: S10
 DEV_AGENT_API_KEY = "development-only-agent-key"  # noqa: S105
 
 
-class Environment(StrEnum):
-    """Where the service runs; production refuses development secrets."""
+class Settings(ServiceSettings):
+    """Every setting of the core service; see the README for each one.
 
-    DEVELOPMENT = "development"
-    TEST = "test"
-    PRODUCTION = "production"
-
-
-class Settings(BaseSettings):
-    """Every setting of the core service; see the README for each one."""
+    Logging, observability, readiness and the HTTP server's limits come from the kit's
+    ``ServiceSettings``, read here as ``CORE_*``.
+    """
 
     # A refused start-up must not print any part of a secret: pydantic's errors show the input
     # (``input_value=...``) unless told not to.
@@ -32,24 +29,11 @@ class Settings(BaseSettings):
         env_prefix="CORE_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    environment: Environment = Environment.DEVELOPMENT
     service_name: str = "core-service"
-    log_level: str = "INFO"
-    log_json: bool = True
 
-    gc_tuning: bool = Field(
-        default=True,
-        description="Freeze the objects start-up built and collect young objects less often "
-        "(more throughput, fewer latency spikes under load).",
-    )
-    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
     worker_metrics_port: int | None = Field(
         default=None, ge=1, le=65_535, description="Port the worker serves its metrics on."
     )
-    otel_exporter_otlp_endpoint: str | None = Field(
-        default=None, description="OTLP/HTTP collector base URL; tracing is off while unset."
-    )
-    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     database_url: str | None = Field(
         default=None,
@@ -65,7 +49,6 @@ class Settings(BaseSettings):
         description="Ping each pooled connection before use (a round trip per request); off "
         "because a lost connection is detected on use anyway and answered with 503.",
     )
-    readiness_timeout_s: float = Field(default=2.0, gt=0)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
@@ -164,11 +147,11 @@ class Settings(BaseSettings):
     chat_history_max_messages: int = Field(default=20, ge=0, le=100)
     chat_history_token_budget: int = Field(default=3_000, ge=0)
 
-    max_request_body_bytes: int = Field(default=2_097_152, ge=1_024)
     max_upload_body_bytes: int = Field(
         default=110 * 1_048_576,
         ge=1_024,
-        description="Hard cap on multipart bodies; each plan's max_upload_mb applies below it.",
+        description="Hard cap on the bodies of upload routes; each plan's max_upload_mb applies "
+        "below it. Every other route takes max_request_body_bytes.",
     )
 
     @model_validator(mode="after")

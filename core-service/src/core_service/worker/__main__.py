@@ -5,8 +5,8 @@ import signal
 
 import structlog
 
+from chatsphere_kit.logging import configure_logging
 from core_service.config import get_settings
-from core_service.logging import configure_logging
 from core_service.observability.metrics import serving_worker_metrics
 from core_service.worker.runner import run_worker
 

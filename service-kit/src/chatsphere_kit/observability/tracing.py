@@ -1,12 +1,13 @@
-"""OpenTelemetry tracing, on only when ``AGENT_OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+"""OpenTelemetry tracing, on only when ``<PREFIX>_OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
 
 Incoming ``traceparent`` headers are honoured, spans go to an OTLP/HTTP collector, outgoing httpx
 calls carry ``traceparent``, and log lines of a traced request carry its trace id.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from opentelemetry import trace
@@ -17,55 +18,75 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agent_service import __version__
-from agent_service.config import Settings
+from chatsphere_kit.settings import ServiceSettings
 
-__all__ = ["TraceLogContextMiddleware", "configure_tracing", "tracing_enabled"]
+__all__ = [
+    "TraceLogContextMiddleware",
+    "configure_tracing",
+    "spans_flushed_at_exit",
+    "trace_httpx_client",
+    "tracing_httpx_calls",
+]
 
 # Probes and scrapes arrive every few seconds and would drown the traces that matter.
 UNTRACED_URLS = "healthz,readyz,metrics"
 
 
-def tracing_enabled(settings: Settings) -> bool:
-    """Tracing is on exactly when an exporter endpoint is configured."""
-    return bool(settings.otel_exporter_otlp_endpoint)
+def configure_tracing(
+    app: FastAPI, settings: ServiceSettings, *, version: str
+) -> TracerProvider | None:
+    """Trace the app's requests when an exporter is configured; the provider, or None.
 
-
-def configure_tracing(app: FastAPI, settings: Settings) -> None:
-    """Trace the app's requests and its outgoing httpx calls; flush the spans when it stops."""
+    The caller shuts the provider down when the app stops (its lifespan), so that the last
+    spans are flushed.
+    """
+    if not settings.otel_exporter_otlp_endpoint:
+        return None
     endpoint = str(settings.otel_exporter_otlp_endpoint).rstrip("/")
     provider = TracerProvider(
         resource=Resource.create(
-            {"service.name": settings.service_name, "service.version": __version__}
+            {"service.name": settings.service_name, "service.version": version}
         ),
         sampler=ParentBased(TraceIdRatioBased(settings.otel_sample_ratio)),
     )
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(f"{endpoint}/v1/traces")))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_URLS)
-    app.user_middleware.append(Middleware(TraceLogContextMiddleware))
-    _instrument_httpx_while_running(app, provider)
+    return provider
 
 
-def _instrument_httpx_while_running(app: FastAPI, provider: TracerProvider) -> None:
-    """httpx instrumentation is process-wide, so it lives exactly as long as the app runs."""
-    inner_lifespan = app.router.lifespan_context
+def trace_httpx_client(client: httpx.AsyncClient, provider: TracerProvider | None) -> None:
+    """Trace the calls of one client (whatever transport it runs over)."""
+    if provider is not None:
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        instrumentor = HTTPXClientInstrumentor()
-        instrumentor.instrument(tracer_provider=provider)
-        try:
-            # The apps keep their resources on app.state, never in lifespan state.
-            async with inner_lifespan(app):
-                yield
-        finally:
-            instrumentor.uninstrument()
+
+@contextmanager
+def spans_flushed_at_exit(provider: TracerProvider | None) -> Iterator[None]:
+    """Shut the provider down when the block ends, so that the last spans are exported."""
+    try:
+        yield
+    finally:
+        if provider is not None:
             provider.shutdown()
 
-    app.router.lifespan_context = lifespan
+
+@contextmanager
+def tracing_httpx_calls(provider: TracerProvider | None) -> Iterator[None]:
+    """Trace every httpx call of the process while the block runs.
+
+    httpx instrumentation is process-wide, so it lives exactly as long as the app runs.
+    """
+    if provider is None:
+        yield
+        return
+    instrumentor = HTTPXClientInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
 
 
 class TraceLogContextMiddleware:

@@ -1,11 +1,11 @@
 """Garbage-collector settings for a long-running server process.
 
 After start-up the process holds a few hundred thousand long-lived objects (modules, routes,
-pydantic schemas, the LangChain classes). CPython's default thresholds collect the young generation
-every 700 allocations and, now and then, walk every one of those objects again; under load that
-costs throughput and shows as latency spikes. Freezing what start-up built takes it out of every
-later collection, and a higher young threshold collects less often (the memory bound stays small:
-up to 10,000 young objects between collections instead of 700).
+pydantic schemas, ORM mappers, LangChain classes). CPython's default thresholds collect the young
+generation every 700 allocations and, now and then, walk every one of those objects again; under
+load that costs throughput and shows as latency spikes. Freezing what start-up built takes it out
+of every later collection, and a higher young threshold collects less often (the memory bound
+stays small: up to 10,000 young objects between collections instead of 700).
 """
 
 import gc

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from agent_service.logging import configure_logging
+from chatsphere_kit.logging import configure_logging
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_events_below_the_level_are_dropped_and_the_rest_are_json_lines(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # A logger name no other test used: structlog caches a logger's configuration on first use.
-    log = structlog.get_logger("agent_service.tests.level")
+    log = structlog.get_logger("chatsphere_kit.tests.level")
     structlog.contextvars.bind_contextvars(request_id="abc")
     try:
         log.info("hidden")
@@ -46,7 +46,7 @@ def test_events_below_the_level_are_dropped_and_the_rest_are_json_lines(
     shown = lines[0]
     assert shown["count"] == 2
     assert shown["level"] == "warning"
-    assert shown["logger"] == "agent_service.tests.level"
+    assert shown["logger"] == "chatsphere_kit.tests.level"
     assert shown["request_id"] == "abc"
     assert str(shown["timestamp"]).endswith("Z")
     assert "ValueError: boom" in str(lines[1]["exception"])
@@ -57,7 +57,7 @@ def test_events_below_the_level_are_dropped_and_the_rest_are_json_lines(
 def test_any_value_is_written_even_one_the_fast_encoder_refuses(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    log = structlog.get_logger("agent_service.tests.values")
+    log = structlog.get_logger("chatsphere_kit.tests.values")
     bot_id = uuid.UUID("12345678-1234-5678-1234-567812345678")
 
     log.info("ids", bot_id=bot_id, keys={1: "one"})
