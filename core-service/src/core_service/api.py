@@ -3,6 +3,7 @@
 from fastapi import APIRouter, FastAPI
 
 from core_service.admin.router import router as admin_router
+from core_service.analytics.router import router as analytics_router
 from core_service.auth.router import router as auth_router
 from core_service.billing.router import router as billing_router
 from core_service.bots.router import router as bots_router
@@ -10,6 +11,7 @@ from core_service.chat.router import router as chat_router
 from core_service.conversations.router import router as conversations_router
 from core_service.documents.router import router as documents_router
 from core_service.errors import ERROR_RESPONSES
+from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
 from core_service.usage.router import router as usage_router
 
@@ -24,6 +26,8 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     documents_router,
     conversations_router,
     chat_router,
+    feedback_router,
+    analytics_router,
     auth_router,
     plans_router,
     usage_router,

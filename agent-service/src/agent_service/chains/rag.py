@@ -60,8 +60,20 @@ _STANDALONE_PROMPT = (
 )
 
 
+# Without a model to rewrite it, a message reads as a follow-up when it refers back ("is it
+# paid?", "do they expire?") or continues ("and when ...?", "what about ...?"). Any other message
+# is taken on its own, so that a new question is never answered from the previous topic.
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|or|also|so|then|what about|how about)\b"
+    r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|him|her)\b",
+    re.IGNORECASE,
+)
+
+
 def conversation_context(request: ChatRequest) -> str | None:
-    """The conversation's recent questions, which a follow-up may refer to."""
+    """The conversation's recent questions when the message refers back to them."""
+    if not _FOLLOW_UP.search(request.message):
+        return None
     asked = [turn.content for turn in request.history if turn.role is ChatRole.USER]
     recent = " ".join(asked[-_CONTEXT_TURNS:])
     return recent[-_CONTEXT_CHARS:] or None

@@ -2,9 +2,9 @@
 
 from pydantic import BaseModel
 
-from core_service.conversations.schemas import MessageRead
+from core_service.conversations.schemas import CitationRead, MessageRead
 
-__all__ = ["ChatTurn", "StreamDoneMessage"]
+__all__ = ["ChatTurn", "StreamCitationsRead", "StreamDoneMessage"]
 
 
 class ChatTurn(BaseModel):
@@ -18,3 +18,9 @@ class StreamDoneMessage(BaseModel):
     """``event: done`` of core's stream: the stored assistant message."""
 
     message: MessageRead
+
+
+class StreamCitationsRead(BaseModel):
+    """``event: citations`` of core's stream: the stored answer's citations."""
+
+    citations: list[CitationRead]

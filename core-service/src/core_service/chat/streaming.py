@@ -30,7 +30,7 @@ from chatsphere_contracts.v1 import (
 from core_service.agent_client.client import AgentClient, ServerSentEvent
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.chat import turn as chat_turn
-from core_service.chat.schemas import StreamDoneMessage
+from core_service.chat.schemas import StreamCitationsRead, StreamDoneMessage
 from core_service.config import Settings
 from core_service.conversations.exceptions import ConversationNotFound
 from core_service.conversations.schemas import MessageRead
@@ -108,6 +108,7 @@ async def _store(finisher: _Finisher, answer: _Answer, done: StreamDone) -> Asyn
         citations=answer.citations or [],
         usage=done.usage,
         model=done.model,
+        answered=done.answered,
     )
     try:
         # Shielded: once the answer is complete it is stored even if the client has gone.
@@ -122,10 +123,7 @@ async def _store(finisher: _Finisher, answer: _Answer, done: StreamDone) -> Asyn
         yield _error(DatabaseUnavailable.code, DatabaseUnavailable.detail)
         return
     if answer.citations is not None:
-        yield format_sse(
-            StreamEventName.CITATIONS,
-            StreamCitations(citations=[Citation(**c.model_dump()) for c in stored.citations]),
-        )
+        yield _frame(StreamEventName.CITATIONS, StreamCitationsRead(citations=stored.citations))
     yield _frame(StreamEventName.DONE, StreamDoneMessage(message=stored))
 
 

@@ -15,7 +15,7 @@ Citations of documents deleted while the agent answered are dropped when the ans
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -37,8 +37,8 @@ from core_service.config import Settings
 from core_service.conversations import service as conversations_service
 from core_service.conversations.exceptions import ConversationNotFound
 from core_service.conversations.models import Conversation, MessageRole
-from core_service.conversations.schemas import MessageRead
-from core_service.documents.models import Document
+from core_service.conversations.schemas import CitationRead, MessageRead
+from core_service.documents.models import Chunk, Document
 from core_service.usage import service as usage_service
 from core_service.usage.service import UsageMetric
 from core_service.users.models import User
@@ -142,6 +142,7 @@ async def finish_turn(
         input_tokens=answer.usage.input_tokens,
         output_tokens=answer.usage.output_tokens,
         model=answer.model,
+        answered=answer.answered,
     )
     return conversations_service.message_read(message)
 
@@ -183,8 +184,9 @@ async def _owned_conversation(
 
 async def _citations_of_existing_documents(
     session: AsyncSession, *, bot_id: uuid.UUID, citations: Sequence[Citation]
-) -> list[Citation]:
-    """The citations whose document is still in the bot.
+) -> list[CitationRead]:
+    """The citations whose document is still in the bot, with the document's name and the
+    passage's place in its text.
 
     The documents found are key-share locked until the answer commits, so a deletion either
     commits first (and its citations are dropped here) or waits for this answer: a document is
@@ -194,14 +196,36 @@ async def _citations_of_existing_documents(
     cited.discard(None)
     if not cited:
         return []
-    existing = set(
-        await session.scalars(
-            select(Document.id)
-            .where(Document.bot_id == bot_id, Document.id.in_(cited))
-            .with_for_update(read=True, key_share=True)
+    rows = await session.execute(
+        select(Document.id, Document.name)
+        .where(Document.bot_id == bot_id, Document.id.in_(cited))
+        .with_for_update(read=True, key_share=True)
+    )
+    names = {document_id: name for document_id, name in rows}
+    places = await _passage_places(session, documents=names, citations=citations)
+    return [
+        CitationRead(
+            **citation.model_dump(),
+            document_name=names[document_id],
+            start=places.get(citation.chunk_id, (None, None))[0],
+            end=places.get(citation.chunk_id, (None, None))[1],
+        )
+        for citation in citations
+        if (document_id := _uuid_or_none(citation.document_id)) in names
+    ]
+
+
+async def _passage_places(
+    session: AsyncSession, *, documents: Mapping[uuid.UUID, str], citations: Sequence[Citation]
+) -> dict[str, tuple[int, int]]:
+    """Each cited chunk's character offsets in its document's extracted text."""
+    rows = await session.execute(
+        select(Chunk.vector_id, Chunk.start_offset, Chunk.end_offset).where(
+            Chunk.document_id.in_(list(documents)),
+            Chunk.vector_id.in_([citation.chunk_id for citation in citations]),
         )
     )
-    return [c for c in citations if _uuid_or_none(c.document_id) in existing]
+    return {vector_id: (start, end) for vector_id, start, end in rows}
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +13,8 @@ __all__ = [
     "CitationRead",
     "ConversationCreate",
     "ConversationRead",
+    "FeedbackRating",
+    "FeedbackRead",
     "MessageCreate",
     "MessageRead",
     "UsageRead",
@@ -39,12 +42,34 @@ class ConversationRead(BaseModel):
 
 
 class CitationRead(BaseModel):
-    """A passage an answer drew on; ``chunk_id`` is also the chunk's vector id."""
+    """A passage an answer drew on; ``chunk_id`` is also the chunk's vector id.
+
+    ``start`` and ``end`` are the passage's character offsets in the document's extracted text
+    (``GET …/documents/{id}/content?start&end`` shows it in context); the snippet lies inside.
+    """
 
     document_id: str
     chunk_id: str
     score: float
     snippet: str
+    document_name: str | None = None
+    start: int | None = None
+    end: int | None = None
+    url: str | None = None
+
+
+class FeedbackRating(StrEnum):
+    """A thumb up or down."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+class FeedbackRead(BaseModel):
+    """What the user thought of an answer."""
+
+    rating: FeedbackRating
+    comment: str | None = None
 
 
 class UsageRead(BaseModel):
@@ -66,6 +91,12 @@ class MessageRead(BaseModel):
     citations: list[CitationRead]
     usage: UsageRead
     model: str | None
+    answered: bool = Field(
+        default=True,
+        description="False when no passage was relevant enough to answer from; the content "
+        "then says so.",
+    )
+    feedback: FeedbackRead | None = None
     created_at: datetime
 
 

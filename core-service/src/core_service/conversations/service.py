@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.bots.models import Bot, utcnow
 from core_service.conversations.models import Conversation, Message, MessageRole
-from core_service.conversations.schemas import CitationRead, MessageRead, UsageRead
+from core_service.conversations.schemas import (
+    CitationRead,
+    FeedbackRating,
+    FeedbackRead,
+    MessageRead,
+    UsageRead,
+)
 from core_service.pagination import PageParams
 
 __all__ = [
@@ -105,7 +111,17 @@ def message_read(message: Message) -> MessageRead:
         citations=[CitationRead.model_validate(citation) for citation in message.citations],
         usage=UsageRead(input_tokens=message.input_tokens, output_tokens=message.output_tokens),
         model=message.model,
+        answered=message.answered,
+        feedback=_feedback_read(message),
         created_at=message.created_at,
+    )
+
+
+def _feedback_read(message: Message) -> FeedbackRead | None:
+    if message.feedback_rating is None:
+        return None
+    return FeedbackRead(
+        rating=FeedbackRating(message.feedback_rating), comment=message.feedback_comment
     )
 
 
@@ -132,6 +148,7 @@ async def add_message(
     input_tokens: int = 0,
     output_tokens: int = 0,
     model: str | None = None,
+    answered: bool = True,
 ) -> Message:
     """Store a message in the conversation; an untitled conversation takes a user's first line."""
     message = Message(
@@ -142,6 +159,7 @@ async def add_message(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         model=model,
+        answered=answered,
     )
     session.add(message)
     if role is MessageRole.USER:

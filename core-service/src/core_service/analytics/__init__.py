@@ -1,0 +1,1 @@
+"""What a bot's owner learns from its conversations: volume, answered rate, feedback, gaps."""

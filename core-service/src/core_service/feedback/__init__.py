@@ -1,0 +1,1 @@
+"""Thumbs up or down, with a comment, on assistant messages."""
