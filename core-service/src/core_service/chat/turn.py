@@ -201,7 +201,7 @@ async def _citations_of_existing_documents(
         .where(Document.bot_id == bot_id, Document.id.in_(cited))
         .with_for_update(read=True, key_share=True)
     )
-    names = {document_id: name for document_id, name in rows}
+    names: dict[uuid.UUID, str] = dict(rows.tuples().all())
     places = await _passage_places(session, documents=names, citations=citations)
     return [
         CitationRead(
