@@ -86,7 +86,7 @@ async def test_a_normal_user_gets_403_on_every_staff_route(
 
     answers = {}
     for method, path in sorted(staff_routes):
-        url = path.format(user_id=target.id, name="free")
+        url = path.format(user_id=target.id, name="free", job_id=uuid.uuid4())
         answers[method, path] = await core_client.request(
             method, url, json=bodies.get(method), headers=user.headers
         )
