@@ -157,11 +157,11 @@ async def test_a_job_whose_worker_dies_after_every_claim_ends_failed(
 ) -> None:
     headers, bot_id, document_id = await _one_document(content_client)
     settings = {
-        "CORE_WORKER_MAX_ATTEMPTS": "3",
+        "CORE_WORKER_MAX_ATTEMPTS": "2",
         "CORE_WORKER_LEASE_S": "1",
         "CORE_WORKER_RETRY_INITIAL_S": "30",  # each worker waits in its backoff until killed
     }
-    for attempt in range(1, 4):
+    for attempt in range(1, 3):
         process = start_worker(**settings)
         await _wait_for_claim(core_db, process, attempts=attempt)
         process.kill()  # SIGKILL right after the claim: nothing is written about the attempt
@@ -177,7 +177,7 @@ async def test_a_job_whose_worker_dies_after_every_claim_ends_failed(
         f"/api/v1/bots/{bot_id}/documents/{document_id}", headers=headers
     )
 
-    assert await _job(core_db) == ("failed", None, 4)
+    assert await _job(core_db) == ("failed", None, 3)
     assert await asyncio.to_thread(last.wait, 15) == 0
     assert document.json()["status"] == "error"
-    assert "Gave up after 3 attempts" in document.json()["error"]
+    assert "Gave up after 2 attempts" in document.json()["error"]

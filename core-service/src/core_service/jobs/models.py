@@ -3,13 +3,13 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, DateTime, Index, Integer, String, Text, event, func, select, text
+from sqlalchemy import DateTime, FetchedValue, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from core_service.bots.models import Bot, utcnow
+from core_service.bots.models import utcnow
 from core_service.database import Base
 
 __all__ = ["Job", "JobKind", "JobOwner", "JobState"]
@@ -44,8 +44,11 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default=JobState.PENDING.value)
     bot_id: Mapped[uuid.UUID]
-    # The tenant the job works for: claims take turns between owners (see JobOwner).
-    owner_id: Mapped[uuid.UUID]
+    # The tenant the job works for: claims take turns between owners (see JobOwner). The
+    # database fills it in from the bot on insert (trigger ``jobs_owner``), so no code that
+    # enqueues, ORM or plain SQL, has to look the owner up; a job whose bot is already gone
+    # (cleanup after a deletion) counts as a tenant of its own.
+    owner_id: Mapped[uuid.UUID] = mapped_column(server_default=FetchedValue())
     document_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -81,13 +84,3 @@ _CLAIMABLE = text("state IN ('pending', 'running')")
 # index also lists the owners that have claimable jobs). Failed jobs are kept out of both.
 Index("ix_jobs_claimable", Job.visible_after, postgresql_where=_CLAIMABLE)
 Index("ix_jobs_claimable_by_owner", Job.owner_id, Job.visible_after, postgresql_where=_CLAIMABLE)
-
-
-@event.listens_for(Job, "before_insert")
-def _fill_in_owner(_mapper: Mapper[Job], connection: Connection, job: Job) -> None:
-    """A job belongs to its bot's owner, so no code that enqueues has to look the owner up."""
-    # Unset until now unless the code that enqueued it knew the owner.
-    if cast("uuid.UUID | None", job.owner_id) is None:
-        owner = connection.scalar(select(Bot.owner_id).where(Bot.id == job.bot_id))
-        # Cleanup for a bot that is already gone counts as a tenant of its own.
-        job.owner_id = owner if owner is not None else job.bot_id

@@ -4,9 +4,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, and_, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core_service.jobs.models import Job, JobKind, JobOwner, JobState
 
@@ -82,34 +83,47 @@ async def enqueue_vector_deletion(
     return job
 
 
-# The owners that have claimable jobs, found by skipping through the per-owner index one owner
-# at a time (PostgreSQL has no loose index scan of its own): the cost grows with the number of
-# owners waiting, not with the number of jobs. Among them, the owner served longest ago (never
-# served first) whose oldest visible job is oldest.
-_NEXT_OWNER = text(
+_WAITING = (JobState.PENDING, JobState.RUNNING)
+
+
+def _claimable(job: type[Job], *, visible: bool) -> ColumnElement[bool]:
+    """Jobs a worker may claim (the condition of the claim indexes), now if ``visible``."""
+    # Literal values, not parameters: a prepared statement's generic plan can use a partial
+    # index only when the index's condition is visible in the query text.
+    waiting = job.state.in_([literal(s.value, literal_execute=True) for s in _WAITING])
+    return and_(waiting, job.visible_after <= func.now()) if visible else waiting
+
+
+def _next_owner() -> Select[uuid.UUID]:
+    """The owner whose turn it is: served longest ago (or never), then oldest visible job first.
+
+    The owners with claimable jobs are found by skipping through the per-owner index one owner
+    at a time (PostgreSQL has no loose index scan of its own): the cost grows with the number
+    of owners waiting, not with the number of jobs.
     """
-    WITH RECURSIVE owners(owner_id) AS (
-        (SELECT owner_id FROM jobs WHERE state IN ('pending', 'running')
-         ORDER BY owner_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT j.owner_id FROM jobs j
-                WHERE j.state IN ('pending', 'running') AND j.owner_id > owners.owner_id
-                ORDER BY j.owner_id LIMIT 1)
-        FROM owners WHERE owners.owner_id IS NOT NULL
+    later = aliased(Job)
+    first = select(Job.owner_id).where(_claimable(Job, visible=False))
+    owners = first.order_by(Job.owner_id).limit(1).cte("owners", recursive=True)
+    following = (
+        select(later.owner_id)
+        .where(_claimable(later, visible=False), later.owner_id > owners.c.owner_id)
+        .order_by(later.owner_id)
+        .limit(1)
+        .scalar_subquery()
     )
-    SELECT owners.owner_id
-    FROM owners
-    CROSS JOIN LATERAL (
-        SELECT min(j.visible_after) AS oldest FROM jobs j
-        WHERE j.owner_id = owners.owner_id AND j.state IN ('pending', 'running')
-          AND j.visible_after <= now()
-    ) head
-    LEFT JOIN job_owners served ON served.owner_id = owners.owner_id
-    WHERE head.oldest IS NOT NULL
-    ORDER BY served.last_claimed_at NULLS FIRST, head.oldest
-    LIMIT 1
-    """
-).columns(owner_id=Uuid)
+    owners = owners.union_all(select(following).where(owners.c.owner_id.is_not(None)))
+    oldest = (
+        select(func.min(Job.visible_after))
+        .where(Job.owner_id == owners.c.owner_id, _claimable(Job, visible=True))
+        .scalar_subquery()
+    )
+    return (
+        select(owners.c.owner_id)
+        .outerjoin(JobOwner, JobOwner.owner_id == owners.c.owner_id)
+        .where(oldest.is_not(None))
+        .order_by(JobOwner.last_claimed_at.asc().nulls_first(), oldest)
+        .limit(1)
+    )
 
 
 async def claim_next_job(session: AsyncSession, *, worker_id: str, lease_s: float) -> Job | None:
@@ -118,7 +132,7 @@ async def claim_next_job(session: AsyncSession, *, worker_id: str, lease_s: floa
     The lease moves ``visible_after`` forward: if this worker dies, the job becomes visible again
     when the lease ends, and ``attempts`` (counted at each claim) tells how often it was tried.
     """
-    owner_id = await session.scalar(_NEXT_OWNER)
+    owner_id = await session.scalar(_next_owner())
     if owner_id is None:
         return None
     # Another worker may have locked the owner's last visible jobs since: then take any.
@@ -133,10 +147,7 @@ async def _claim(
     session: AsyncSession, *, worker_id: str, lease_s: float, owner_id: uuid.UUID | None
 ) -> Job | None:
     """Lease the oldest visible job (of ``owner_id`` when given) that no one else has locked."""
-    claimable = select(Job.id).where(
-        Job.state.in_([JobState.PENDING.value, JobState.RUNNING.value]),
-        Job.visible_after <= func.now(),
-    )
+    claimable = select(Job.id).where(_claimable(Job, visible=True))
     if owner_id is not None:
         claimable = claimable.where(Job.owner_id == owner_id)
     next_id = (

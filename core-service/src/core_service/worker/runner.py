@@ -106,17 +106,10 @@ class Worker:
             await self._process(job)
 
     async def _process(self, job: Job) -> None:
-        log = _log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
         if job.attempts > self.settings.worker_max_attempts:
-            # Every earlier claim ended without an outcome: its worker died (or hung past
-            # its lease) on this job. Running it again would likely kill this one too.
-            tries = job.attempts - 1
-            await self._give_up(
-                job,
-                f"Gave up after {tries} attempts: each time, the worker stopped before it "
-                "finished (it crashed, was killed or ran out of time).",
-            )
+            await self._give_up_on_lost_attempts(job)
             return
+        log = _log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
         try:
             await self._attempts(job)
         except WorkerStopping:
@@ -136,6 +129,19 @@ class Worker:
         else:
             INGESTION_JOBS.labels(kind=job.kind, state="done").inc()
             log.info("job_done")
+
+    async def _give_up_on_lost_attempts(self, job: Job) -> None:
+        """The last allowed claim ended without an outcome: its worker died on the job.
+
+        Only a worker that stops (a crash, SIGKILL, a hang past the lease) leaves no outcome,
+        and a job that makes its workers die would otherwise be claimed forever.
+        """
+        tries = job.attempts - 1
+        await self._give_up(
+            job,
+            f"Gave up after {tries} attempts: the last one never finished (its worker crashed, "
+            "was killed or ran out of time).",
+        )
 
     async def _attempts(self, job: Job) -> None:
         context = JobContext(
