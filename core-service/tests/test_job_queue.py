@@ -114,9 +114,14 @@ async def test_a_stale_worker_that_gives_up_or_retries_leaves_the_job_to_its_hol
     await holder.process(taken)
 
     assert after_stale == ("running", "holder-b", 2, "processing")
-    assert [e["transition"] for e in logs if e["event"] == "job_stale_write_ignored"] == [
-        "fail" if max_attempts == 1 else "retry"
+    # The stale worker either finds its lease gone between the job's stages and stops, or
+    # writes its outcome, which is ignored: never both, never neither.
+    noticed = [
+        e.get("transition", "lease")
+        for e in logs
+        if e["event"] in ("job_stale_write_ignored", "job_lease_lost")
     ]
+    assert noticed in (["lease"], ["fail" if max_attempts == 1 else "retry"]), logs
     async with core_db.connect() as connection:
         status = await connection.scalar(
             text("SELECT status FROM documents WHERE id = :id"), {"id": job.document_id}
