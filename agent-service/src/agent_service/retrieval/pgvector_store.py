@@ -9,6 +9,7 @@ import asyncpg
 from pgvector import Vector
 
 from agent_service.ingestion.embedders import Matrix
+from agent_service.retrieval.schema import migrate_passages_table
 from agent_service.retrieval.store import StoredMatch, VectorRecord
 
 __all__ = ["PgVectorStore", "ensure_schema", "table_name_for"]
@@ -26,33 +27,8 @@ def table_name_for(model: str, dimensions: int) -> str:
 
 
 async def ensure_schema(connection: asyncpg.Connection, *, table: str, dimensions: int) -> None:
-    """Create the extension, table and indexes if missing; safe when replicas start together."""
-    async with connection.transaction():
-        # Concurrent CREATE ... IF NOT EXISTS can still collide on the catalog; serialise them.
-        await connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('chatsphere-agent-schema'))"
-        )
-        await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        await connection.execute(_SCHEMA.format(table=table, dimensions=dimensions))
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS {table} (
-    namespace text NOT NULL,
-    id text NOT NULL,
-    document_id text NOT NULL,
-    content text NOT NULL,
-    metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb,
-    embedding vector({dimensions}) NOT NULL,
-    content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (namespace, id)
-);
-CREATE INDEX IF NOT EXISTS {table}_embedding_idx
-    ON {table} USING hnsw (embedding vector_cosine_ops);
-CREATE INDEX IF NOT EXISTS {table}_content_tsv_idx ON {table} USING gin (content_tsv);
-CREATE INDEX IF NOT EXISTS {table}_document_idx ON {table} (namespace, document_id);
-"""
+    """Bring ``table`` to the latest schema version (see ``retrieval.schema``)."""
+    await migrate_passages_table(connection, table=table, dimensions=dimensions)
 
 
 class PgVectorStore:
