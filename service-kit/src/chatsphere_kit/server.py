@@ -95,9 +95,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self.logger.warning("Request refused before its headers were read: %d.", status)
-        self.transport.write(
-            STATUS_LINE[status] + b"content-length: 0\r\nconnection: close\r\n\r\n"
-        )
+        # Behind a response still being written (pipelining), a status line would corrupt it.
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.write(
+                STATUS_LINE[status] + b"content-length: 0\r\nconnection: close\r\n\r\n"
+            )
         self.transport.close()
 
     def _arm_header_deadline(self) -> None:
