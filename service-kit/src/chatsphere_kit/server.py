@@ -43,7 +43,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._reading_headers = False
         self._header_bytes = 0
-        self._header_fields = 0
         self._refusal: int | None = None
         self._header_deadline: asyncio.TimerHandle | None = None
 
@@ -68,20 +67,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._reading_headers = True
         self._header_bytes = 0
-        self._header_fields = 0
         if self._header_deadline is None:
             self._arm_header_deadline()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_fields += 1
-        if self._header_fields > self.max_headers:
-            self._refusal = 431
-            raise _HeadersRefused
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         self._cancel_header_deadline()
+        # Counted once here rather than per field: the byte cap already bounds the list.
+        if len(self.headers) > self.max_headers:
+            self._refusal = 431
+            raise _HeadersRefused
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
