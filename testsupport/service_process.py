@@ -25,8 +25,6 @@ __all__ = [
     "running_worker",
 ]
 
-GRACE_SECONDS = 20
-
 
 def exited_after_sigterm(returncode: int | None) -> bool:
     """A clean exit on SIGTERM: 0, or uvicorn's re-raised SIGTERM after its graceful shutdown.

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatsphere_kit.app import install_infrastructure
-from chatsphere_kit.observability import HttpMetrics, metrics_response
+from chatsphere_kit.observability.metrics import HttpMetrics, metrics_response
 from chatsphere_kit.settings import ServiceSettings
 
 SMALL_CAP = 4_096

@@ -19,11 +19,8 @@ from agent_service.runtime import build_embedder, build_runtime, open_vector_poo
 from chatsphere_kit.app import install_infrastructure
 from chatsphere_kit.gc_tuning import tuned_garbage_collector
 from chatsphere_kit.logging import configure_logging
-from chatsphere_kit.observability import (
-    FASTAPI_NATIVE_TELEMETRY,
-    spans_flushed_at_exit,
-    tracing_httpx_calls,
-)
+from chatsphere_kit.observability import FASTAPI_NATIVE_TELEMETRY
+from chatsphere_kit.observability.tracing import spans_flushed_at_exit, tracing_httpx_calls
 
 __all__ = ["create_app"]
 

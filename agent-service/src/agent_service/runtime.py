@@ -59,7 +59,7 @@ def _provider_embedder(settings: Settings) -> Embedder:
 
 
 async def open_vector_pool(settings: Settings, embedder: Embedder) -> asyncpg.Pool:
-    """The pgvector pool, with the embedder's passages table created if missing."""
+    """The pgvector pool, once the embedder's passages table has every schema migration."""
     table = table_name_for(embedder.model, embedder.dimensions)
 
     async def prepare(connection: asyncpg.Connection) -> None:

@@ -11,11 +11,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from chatsphere_kit.app import install_infrastructure
 from chatsphere_kit.gc_tuning import tuned_garbage_collector
 from chatsphere_kit.logging import configure_logging
-from chatsphere_kit.observability import (
-    FASTAPI_NATIVE_TELEMETRY,
-    spans_flushed_at_exit,
-    trace_httpx_client,
-)
+from chatsphere_kit.observability import FASTAPI_NATIVE_TELEMETRY
+from chatsphere_kit.observability.tracing import spans_flushed_at_exit, trace_httpx_client
 from chatsphere_kit.routes import route_table
 from core_service import __version__
 from core_service.agent_client.client import create_agent_client

@@ -13,12 +13,8 @@ from chatsphere_kit.middleware import (
     HeaderLimitMiddleware,
     RequestContextMiddleware,
 )
-from chatsphere_kit.observability import (
-    HttpMetrics,
-    HttpMetricsMiddleware,
-    TraceLogContextMiddleware,
-    configure_tracing,
-)
+from chatsphere_kit.observability.metrics import HttpMetrics, HttpMetricsMiddleware
+from chatsphere_kit.observability.tracing import TraceLogContextMiddleware, configure_tracing
 from chatsphere_kit.settings import ServiceSettings
 
 __all__ = ["install_infrastructure"]

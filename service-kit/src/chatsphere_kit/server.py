@@ -43,7 +43,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._reading_headers = False
         self._header_bytes = 0
-        self._header_fields = 0
         self._refusal: int | None = None
         self._header_deadline: asyncio.TimerHandle | None = None
 
@@ -68,20 +67,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._reading_headers = True
         self._header_bytes = 0
-        self._header_fields = 0
         if self._header_deadline is None:
             self._arm_header_deadline()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_fields += 1
-        if self._header_fields > self.max_headers:
-            self._refusal = 431
-            raise _HeadersRefused
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         self._cancel_header_deadline()
+        # Counted once here rather than per field: the byte cap already bounds the list.
+        if len(self.headers) > self.max_headers:
+            self._refusal = 431
+            raise _HeadersRefused
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
@@ -95,9 +90,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self.logger.warning("Request refused before its headers were read: %d.", status)
-        self.transport.write(
-            STATUS_LINE[status] + b"content-length: 0\r\nconnection: close\r\n\r\n"
-        )
+        # Behind a response still being written (pipelining), a status line would corrupt it.
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.write(
+                STATUS_LINE[status] + b"content-length: 0\r\nconnection: close\r\n\r\n"
+            )
         self.transport.close()
 
     def _arm_header_deadline(self) -> None:

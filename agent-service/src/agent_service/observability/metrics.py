@@ -9,8 +9,7 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatsphere_kit.observability import HttpMetrics, metrics_response
-from chatsphere_kit.observability.metrics import DURATION_BUCKETS
+from chatsphere_kit.observability.metrics import DURATION_BUCKETS, HttpMetrics, metrics_response
 
 __all__ = [
     "EMBEDDING_DURATION",

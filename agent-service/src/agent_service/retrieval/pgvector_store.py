@@ -9,6 +9,7 @@ import asyncpg
 from pgvector import Vector
 
 from agent_service.ingestion.embedders import Matrix
+from agent_service.retrieval.schema import migrate_passages_table
 from agent_service.retrieval.store import StoredMatch, VectorRecord
 
 __all__ = ["PgVectorStore", "ensure_schema", "table_name_for"]
@@ -29,73 +30,8 @@ def table_name_for(model: str, dimensions: int) -> str:
 
 
 async def ensure_schema(connection: asyncpg.Connection, *, table: str, dimensions: int) -> None:
-    """Bring the passages table to the newest schema version; safe when replicas start together.
-
-    The schema is versioned: each step runs once per table, in order, recorded in
-    ``agent_schema_versions``, so a changed column or text-search set-up is a new step that
-    existing tables receive at the next start instead of a silent ``IF NOT EXISTS`` no-op.
-    """
-    async with connection.transaction():
-        # Concurrent starts would race on the catalog and on the version rows; serialise them.
-        await connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('chatsphere-agent-schema'))"
-        )
-        await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        await connection.execute(_VERSIONS_TABLE)
-        applied = await connection.fetchval(
-            "SELECT coalesce(max(version), 0) FROM agent_schema_versions WHERE table_name = $1",
-            table,
-        )
-        for version, step in enumerate(SCHEMA_STEPS, start=1):
-            if version > applied:
-                await connection.execute(step.format(table=table, dimensions=dimensions))
-                await connection.execute(
-                    "INSERT INTO agent_schema_versions (table_name, version) VALUES ($1, $2)",
-                    table,
-                    version,
-                )
-
-
-_VERSIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS agent_schema_versions (
-    table_name text NOT NULL,
-    version integer NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (table_name, version)
-)
-"""
-
-# Identifiers such as ZK-4471, HTTP/2 or v1.2.3: the 'english' parser reads "-4471" as a signed
-# number and drops short tokens, so codes are also indexed word by word with the 'simple'
-# configuration, separators turned into spaces (the query side does the same in _code_words).
-_CODE_TEXT = "regexp_replace(content, '[^[:alnum:]]+', ' ', 'g')"
-
-SCHEMA_STEPS: tuple[str, ...] = (
-    # 1: the table as first released (IF NOT EXISTS: tables made before versioning exist).
-    """
-    CREATE TABLE IF NOT EXISTS {table} (
-        namespace text NOT NULL,
-        id text NOT NULL,
-        document_id text NOT NULL,
-        content text NOT NULL,
-        metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb,
-        embedding vector({dimensions}) NOT NULL,
-        content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (namespace, id)
-    );
-    CREATE INDEX IF NOT EXISTS {table}_embedding_idx
-        ON {table} USING hnsw (embedding vector_cosine_ops);
-    CREATE INDEX IF NOT EXISTS {table}_content_tsv_idx ON {table} USING gin (content_tsv);
-    CREATE INDEX IF NOT EXISTS {table}_document_idx ON {table} (namespace, document_id);
-    """,
-    # 2: exact words and codes.
-    f"""
-    ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS code_tsv tsvector
-        GENERATED ALWAYS AS (to_tsvector('simple', {_CODE_TEXT})) STORED;
-    CREATE INDEX IF NOT EXISTS {{table}}_code_tsv_idx ON {{table}} USING gin (code_tsv);
-    """,
-)
+    """Bring ``table`` to the latest schema version (see ``retrieval.schema``)."""
+    await migrate_passages_table(connection, table=table, dimensions=dimensions)
 
 
 class PgVectorStore:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatsphere_kit.observability import HttpMetrics, metrics_response
+from chatsphere_kit.observability.metrics import HttpMetrics, metrics_response
 from core_service.jobs.metrics import refresh_job_metrics
 from core_service.jobs.models import JobKind
 
