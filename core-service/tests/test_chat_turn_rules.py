@@ -245,18 +245,18 @@ async def test_a_database_failure_mid_turn_leaves_the_charge_and_the_answers_in_
     assert after_an_answer == (1, 1)
 
 
-class _DeletesTheDocument(httpx.AsyncBaseTransport):
-    """In front of the agent: ``delete`` runs (and must answer 204) before the agent answers."""
+class _BeforeTheAgent(httpx.AsyncBaseTransport):
+    """In front of the agent: ``act`` runs once, before the agent answers; its status is kept."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
-        self.delete: Callable[[], Awaitable[int]] | None = None
-        self.deletions: list[int] = []
+        self.act: Callable[[], Awaitable[int]] | None = None
+        self.statuses: list[int] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.delete is not None and request.url.path.startswith("/v1/chat"):
-            self.deletions.append(await self.delete())
-            self.delete = None
+        act, self.act = self.act, None
+        if act is not None and request.url.path.startswith("/v1/chat"):
+            self.statuses.append(await act())
         return await self.inner.handle_async_request(request)
 
 
@@ -277,10 +277,10 @@ async def test_a_document_deleted_while_the_agent_answers_is_not_cited(
     url = f"/api/v1/conversations/{await _conversation(content_client, user, bot)}/messages"
     question = {"content": "What do volcanoes erupt?"}
     cited_before = await content_client.post(url, json=question, headers=user.headers)
-    in_front: list[_DeletesTheDocument] = []
+    in_front: list[_BeforeTheAgent] = []
 
     def deleter(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-        in_front.append(_DeletesTheDocument(inner))
+        in_front.append(_BeforeTheAgent(inner))
         return in_front[0]
 
     async with core_client_with_agent(core_settings, agent, in_front=deleter) as client:
@@ -288,7 +288,7 @@ async def test_a_document_deleted_while_the_agent_answers_is_not_cited(
         async def delete() -> int:
             return (await client.delete(document, headers=user.headers)).status_code
 
-        in_front[0].delete = delete
+        in_front[0].act = delete
         answer = await client.post(
             f"{url}/stream" if streamed else url, json=question, headers=user.headers
         )
@@ -297,7 +297,7 @@ async def test_a_document_deleted_while_the_agent_answers_is_not_cited(
     # The control: while the document exists, the agent cites it.
     before = cited_before.json()["assistant_message"]["citations"]
     assert [document.endswith(c["document_id"]) for c in before][:1] == [True]
-    assert in_front[0].deletions == [204]  # deleted before the agent answered
+    assert in_front[0].statuses == [204]  # deleted before the agent answered
     assert answer.status_code == 200
     if streamed:
         events = dict(_events(answer.text))
@@ -307,6 +307,39 @@ async def test_a_document_deleted_while_the_agent_answers_is_not_cited(
         assert answer.json()["assistant_message"]["citations"] == []
     assert stored[-1]["role"] == "assistant"
     assert stored[-1]["citations"] == []
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_turn_that_loses_the_race_for_the_last_message_is_neither_stored_nor_counted(
+    core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness, streamed: bool
+) -> None:
+    in_front: list[_BeforeTheAgent] = []
+
+    def racer(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        in_front.append(_BeforeTheAgent(inner))
+        return in_front[0]
+
+    async with (
+        plans_restored(core_db),
+        core_client_with_agent(core_settings, agent, in_front=racer) as client,
+    ):
+        await _set_free_cap(core_db, 1)
+        user = await signup(client)
+        conversation_id = await _conversation(client, user)
+        url = f"/api/v1/conversations/{conversation_id}/messages"
+
+        async def other_turn() -> int:
+            other = await client.post(url, json={"content": "first"}, headers=user.headers)
+            return other.status_code
+
+        # Both turns pass the check when they start; the other one is answered first.
+        in_front[0].act = other_turn
+        outcome = await _turn(client, user, conversation_id, streamed=streamed)
+        state = await _state(core_db, user, conversation_id)
+
+    assert in_front[0].statuses == [200]
+    assert outcome == ("event QuotaExceeded" if streamed else "429 QuotaExceeded")
+    assert state == (1, 2, 1)  # both questions kept; one answer, counted once
 
 
 def _core_env(database_url: str, agent_url: str) -> dict[str, str]:

@@ -55,15 +55,21 @@ async def list_bots(
     session: AsyncSession, *, owner_id: uuid.UUID, page: PageParams
 ) -> tuple[list[Bot], int]:
     """One page of the owner's bots, newest first, and how many there are."""
+    # The total rides along with the page (a window count is taken before LIMIT): one round
+    # trip; only a page past the end needs its own count.
+    rows = (
+        await session.execute(
+            select(Bot, func.count().over())
+            .where(owned_by(owner_id))
+            .order_by(Bot.created_at.desc(), Bot.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+    ).all()
+    if rows:
+        return [bot for bot, _ in rows], rows[0][1]
     total = await session.scalar(select(func.count()).select_from(Bot).where(owned_by(owner_id)))
-    bots = await session.scalars(
-        select(Bot)
-        .where(owned_by(owner_id))
-        .order_by(Bot.created_at.desc(), Bot.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return list(bots), total or 0
+    return [], total or 0
 
 
 async def update_bot(session: AsyncSession, *, bot: Bot, data: BotUpdate) -> Bot:

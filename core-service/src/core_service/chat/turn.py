@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsphere_contracts.v1 import (
@@ -51,6 +52,9 @@ __all__ = [
     "start_turn",
     "take_turn",
 ]
+
+
+_FOREIGN_KEY_VIOLATION = "23503"
 
 
 @dataclass(frozen=True)
@@ -96,16 +100,15 @@ async def start_turn(
     ``ConversationNotFound`` when it is not the user's, ``QuotaExceeded`` past the month's
     messages; nothing is stored then.
     """
-    conversation = await _owned_conversation(session, user=user, conversation_id=conversation_id)
-    await usage_service.ensure_available(session, user=user, metric=UsageMetric.MESSAGES)
-    bot = await session.get(Bot, conversation.bot_id)
-    if bot is None:  # deleted a moment ago, its conversations with it
-        raise ConversationNotFound
+    conversation, bot = await _conversation_and_bot(
+        session, user=user, conversation_id=conversation_id
+    )
     turns = await conversations_service.recent_turns(
         session, conversation_id=conversation.id, limit=settings.chat_history_max_messages
     )
+    conversations_service.touch(conversation, user_message=content)
     message = await conversations_service.add_message(
-        session, conversation=conversation, role=MessageRole.USER, content=content
+        session, conversation_id=conversation.id, role=MessageRole.USER, content=content
     )
     request = ChatRequest(
         namespace=bot_namespace(bot.id),
@@ -126,24 +129,27 @@ async def finish_turn(
     ``ConversationNotFound`` when the conversation was deleted while the agent answered;
     ``QuotaExceeded`` when concurrent turns spent the quota meanwhile.
     """
-    conversation = await _owned_conversation(
-        session, user=user, conversation_id=turn.message.conversation_id, keep=True
-    )
     await usage_service.consume(session, user=user, metric=UsageMetric.MESSAGES)
     citations = await _citations_of_existing_documents(
         session, bot_id=turn.bot_id, citations=answer.citations
     )
-    message = await conversations_service.add_message(
-        session,
-        conversation=conversation,
-        role=MessageRole.ASSISTANT,
-        content=answer.answer,
-        citations=[citation.model_dump(mode="json") for citation in citations],
-        input_tokens=answer.usage.input_tokens,
-        output_tokens=answer.usage.output_tokens,
-        model=answer.model,
-        answered=answer.answered,
-    )
+    try:
+        # The insert's foreign key check holds off the conversation's deletion until commit.
+        message = await conversations_service.add_message(
+            session,
+            conversation_id=turn.message.conversation_id,
+            role=MessageRole.ASSISTANT,
+            content=answer.answer,
+            citations=[citation.model_dump(mode="json") for citation in citations],
+            input_tokens=answer.usage.input_tokens,
+            output_tokens=answer.usage.output_tokens,
+            model=answer.model,
+            answered=answer.answered,
+        )
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:
+            raise ConversationNotFound from None
+        raise
     return conversations_service.message_read(message)
 
 
@@ -171,15 +177,25 @@ async def take_turn(
     return ChatTurn(user_message=turn.message, assistant_message=assistant_message)
 
 
-async def _owned_conversation(
-    session: AsyncSession, *, user: User, conversation_id: uuid.UUID, keep: bool = False
-) -> Conversation:
-    conversation = await conversations_service.get_conversation(
-        session, conversation_id=conversation_id, owner_id=user.id, keep=keep
-    )
-    if conversation is None:
+async def _conversation_and_bot(
+    session: AsyncSession, *, user: User, conversation_id: uuid.UUID
+) -> tuple[Conversation, Bot]:
+    """The user's conversation and its bot, with the month's quota checked in the same query:
+    ``ConversationNotFound`` first, then ``QuotaExceeded``."""
+    quota = await usage_service.quota_check(session, user=user, metric=UsageMetric.MESSAGES)
+    row = (
+        await session.execute(
+            select(Conversation, Bot, quota.allowed)
+            .join(Bot, Bot.id == Conversation.bot_id)
+            .where(Conversation.id == conversation_id, conversations_service.owned_by(user.id))
+        )
+    ).one_or_none()
+    if row is None:
         raise ConversationNotFound
-    return conversation
+    conversation, bot, allowed = row
+    if not allowed:
+        raise quota.refusal()
+    return conversation, bot
 
 
 async def _citations_of_existing_documents(

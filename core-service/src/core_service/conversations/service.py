@@ -29,6 +29,7 @@ __all__ = [
     "owned_by",
     "recent_turns",
     "title_from",
+    "touch",
 ]
 
 _TITLE_CHARS = 80
@@ -49,17 +50,13 @@ async def create_conversation(session: AsyncSession, *, bot: Bot, title: str) ->
 
 
 async def get_conversation(
-    session: AsyncSession, *, conversation_id: uuid.UUID, owner_id: uuid.UUID, keep: bool = False
+    session: AsyncSession, *, conversation_id: uuid.UUID, owner_id: uuid.UUID
 ) -> Conversation | None:
-    """The conversation if it is with one of ``owner_id``'s bots, else None.
-
-    ``keep`` holds off its deletion until the transaction ends (a key-share lock), for a write
-    that must not land in a conversation deleted meanwhile.
-    """
-    query = select(Conversation).where(Conversation.id == conversation_id, owned_by(owner_id))
-    if keep:
-        query = query.with_for_update(read=True, key_share=True)
-    return (await session.scalars(query)).one_or_none()
+    """The conversation if it is with one of ``owner_id``'s bots, else None."""
+    found = await session.scalars(
+        select(Conversation).where(Conversation.id == conversation_id, owned_by(owner_id))
+    )
+    return found.one_or_none()
 
 
 async def list_conversations(
@@ -141,7 +138,7 @@ async def recent_turns(
 async def add_message(
     session: AsyncSession,
     *,
-    conversation: Conversation,
+    conversation_id: uuid.UUID,
     role: MessageRole,
     content: str,
     citations: Sequence[dict[str, Any]] = (),
@@ -150,9 +147,9 @@ async def add_message(
     model: str | None = None,
     answered: bool = True,
 ) -> Message:
-    """Store a message in the conversation; an untitled conversation takes a user's first line."""
+    """Store a message in the conversation (flushed: an integrity error surfaces here)."""
     message = Message(
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         role=role.value,
         content=content,
         citations=list(citations),
@@ -162,11 +159,14 @@ async def add_message(
         answered=answered,
     )
     session.add(message)
-    if role is MessageRole.USER:
-        conversation.title = conversation.title or title_from(content)
-        conversation.updated_at = utcnow()
     await session.flush()
     return message
+
+
+def touch(conversation: Conversation, *, user_message: str) -> None:
+    """Mark the conversation active now; an untitled one takes the message's first line."""
+    conversation.title = conversation.title or title_from(user_message)
+    conversation.updated_at = utcnow()
 
 
 def title_from(content: str) -> str:

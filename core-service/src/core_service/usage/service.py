@@ -2,6 +2,7 @@
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -20,6 +21,7 @@ from core_service.users.models import User
 
 __all__ = [
     "PlanLimits",
+    "QuotaCheck",
     "UsageMetric",
     "consume",
     "current_usage",
@@ -28,6 +30,7 @@ __all__ = [
     "month_bounds",
     "period_of",
     "plan_limits",
+    "quota_check",
     "quota_exceeded",
     "release",
     "within_cap",
@@ -122,17 +125,40 @@ async def consume(
         raise quota_exceeded(metric, cap, now)
 
 
-async def ensure_available(
+@dataclass(frozen=True)
+class QuotaCheck:
+    """Whether the use asked for is within the plan now (an SQL expression), and its 429."""
+
+    allowed: ColumnElement[bool]
+    metric: UsageMetric
+    cap: int | None
+    now: datetime
+
+    def refusal(self) -> QuotaExceeded:
+        """The 429 to raise when ``allowed`` was false."""
+        return quota_exceeded(self.metric, self.cap, self.now)
+
+
+async def quota_check(
     session: AsyncSession, *, user: User, metric: UsageMetric, amount: int = 1
-) -> None:
-    """Raise ``QuotaExceeded`` unless ``consume`` of ``amount`` would be allowed now (a check
-    that takes nothing: the use is counted later, by ``consume``)."""
+) -> QuotaCheck:
+    """The check ``consume`` makes, without counting: to run on its own (``ensure_available``)
+    or inside a caller's statement."""
     now = utcnow()
     cap = limit_for(await plan_limits(session, user=user), metric)
     used = select(UsageCounter.amount).where(*_counter_of(user, metric, now)).scalar_subquery()
     total = func.coalesce(used, 0) + literal(amount, BigInteger())
-    if not await session.scalar(select(within_cap(total, cap))):
-        raise quota_exceeded(metric, cap, now)
+    return QuotaCheck(allowed=within_cap(total, cap), metric=metric, cap=cap, now=now)
+
+
+async def ensure_available(
+    session: AsyncSession, *, user: User, metric: UsageMetric, amount: int = 1
+) -> None:
+    """Raise ``QuotaExceeded`` unless ``consume`` of ``amount`` would be allowed now (nothing is
+    counted: the use is counted later, by ``consume``)."""
+    check = await quota_check(session, user=user, metric=metric, amount=amount)
+    if not await session.scalar(select(check.allowed)):
+        raise check.refusal()
 
 
 def _counter_of(user: User, metric: UsageMetric, now: datetime) -> tuple[ColumnElement[bool], ...]:
