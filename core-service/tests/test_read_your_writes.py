@@ -31,6 +31,9 @@ async def core(core_database_url: str, core_db: AsyncEngine) -> AsyncIterator[Se
         "CORE_ARGON2_MEMORY_KIB": "1024",
         "CORE_ARGON2_TIME_COST": "1",
         "CORE_ARGON2_PARALLELISM": "1",
+        # Fifty sign-ins of one account from one address: the login limits are not the subject.
+        "CORE_RATE_LIMIT_LOGIN_PER_ADDRESS": "100000",
+        "CORE_RATE_LIMIT_LOGIN_PER_ACCOUNT_ALL_ADDRESSES": "100000",
     }
     with running_slow_agent(tokens=["ok"]) as agent:
         with running_uvicorn(
