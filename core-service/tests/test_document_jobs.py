@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from core_service.config import Settings
 from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness, count_vectors
-from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_content import core_client_with_agent, create_bot, drain, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
 
 BROKEN_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage"
@@ -182,3 +182,30 @@ async def test_a_duplicate_is_409_with_the_existing_documents_id(
     assert elsewhere.status_code == 202
     assert failed.status_code == 202
     assert retried.status_code == 202  # a failed copy does not block a new try
+
+
+async def test_uploads_are_rate_limited_per_user_before_the_file_is_looked_at(
+    core_settings: Settings, agent: AgentHarness, core_db: object
+) -> None:
+    settings = core_settings.model_copy(update={"rate_limit_uploads_per_user": 2})
+    async with core_client_with_agent(settings, agent) as client:
+        user = await signup(client)
+        other = await signup(client)
+        bot = await create_bot(client, user)
+        other_bot = await create_bot(client, other)
+        first = await upload(client, user, bot["id"], "a.txt", b"First words.")
+        second = await upload(client, user, bot["id"], "b.png", b"\x89PNG not a document")
+        third = await upload(client, user, bot["id"], "c.txt", b"Third words.")
+        pasted = await client.post(
+            f"/api/v1/bots/{bot['id']}/documents/text",
+            json={"name": "n", "content": "Pasted."},
+            headers=user.headers,
+        )
+        someone_else = await upload(client, other, other_bot["id"], "a.txt", b"First words.")
+
+    assert (first.status_code, first.json()["stage"]) == (202, "queued")
+    assert second.status_code == 415
+    assert third.status_code == 429
+    assert int(third.headers["retry-after"]) >= 1
+    assert pasted.status_code == 429
+    assert someone_else.status_code == 202
