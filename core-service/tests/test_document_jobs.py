@@ -72,7 +72,9 @@ async def test_a_reindex_during_a_reindex_leaves_no_stale_vectors(
     bot = await create_bot(client, user, chunk_size=300, chunk_overlap=0)
     document = await _text_document(client, user, bot["id"], TEXT)
     base = f"/api/v1/bots/{bot['id']}/documents/{document['id']}"
-    worker = make_worker(app, core_settings, worker_id="w1")
+    # Several batches: the superseded job notices at its next batch and stops before it
+    # deletes the vectors its chunks replaced; the new job must delete them.
+    worker = make_worker(app, core_settings, worker_id="w1", ingestion_upsert_batch_size=2)
     await drain(worker)
     seen: dict[str, Any] = {}
 
