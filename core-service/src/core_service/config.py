@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3_600, description="CPU time one extraction may use."
     )
     extraction_memory_mb: int = Field(
-        default=768, ge=64, le=65_536, description="Address space of the extraction process."
+        default=320, ge=64, le=65_536, description="Address space of the extraction process."
     )
     extraction_wall_seconds: float = Field(
         default=60.0,

@@ -145,8 +145,12 @@ def _outcome(status: int, output: bytes, limits: SandboxLimits) -> str:
         raise ExtractionFailed(output.decode(errors="replace")[:500])
     if status == EXIT_OUT_OF_MEMORY:
         raise ExtractionFailed(f"Reading the file needs more than {limits.memory_mb} MB of memory.")
-    if status in (-signal.SIGXCPU, -signal.SIGKILL):
+    if status == -signal.SIGXCPU:
         raise ExtractionFailed(
             f"Reading the file needs more than {limits.cpu_seconds} seconds of CPU time."
         )
+    if status == -signal.SIGKILL:
+        # Not our kill (that is the wall clock, handled above): the machine's or container's
+        # out-of-memory killer, or the hard CPU limit if the first signal was not heeded.
+        raise ExtractionFailed("Reading the file needs more memory or CPU time than allowed.")
     raise ExtractionFailed("The file could not be read (the reader stopped unexpectedly).")
