@@ -26,7 +26,13 @@ def _confine(cpu_seconds: int, memory_bytes: int) -> None:
 
 
 def _peak_memory_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1_024  # Linux counts in KiB
+    # VmHWM, the peak of this address space: getrusage's ru_maxrss would also count the worker's
+    # memory from before the exec.
+    with open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) * 1_024  # in kB
+    return 0
 
 
 def memory_bytes_used_up(limit: int) -> int:
