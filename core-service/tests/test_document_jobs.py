@@ -2,18 +2,22 @@
 duplicates, and the stages a document shows while the worker ingests it."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness, count_vectors
 from testsupport.core_content import core_client_with_agent, create_bot, drain, make_worker, upload
-from testsupport.core_users import SignedUpUser, signup
+from testsupport.core_users import SignedUpUser, plans_restored, signup
+from testsupport.hostile_files import pdf_of_shared_heavy_stream
 
 BROKEN_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage"
 
@@ -211,3 +215,31 @@ async def test_uploads_are_rate_limited_per_user_before_the_file_is_looked_at(
     assert int(third.headers["retry-after"]) >= 1
     assert pasted.status_code == 429
     assert someone_else.status_code == 202
+
+
+async def test_an_upload_past_the_document_quota_stores_nothing(
+    content_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    async with plans_restored(core_db):
+        async with core_db.begin() as connection:
+            await connection.execute(
+                text("UPDATE subscription_plans SET max_documents = 1 WHERE name = 'free'")
+            )
+        kept = await upload(content_client, user, bot["id"], "a.txt", b"Kept words.")
+        started = time.perf_counter()
+        refused = await upload(
+            content_client, user, bot["id"], "heavy.pdf", pdf_of_shared_heavy_stream()
+        )
+        refused_s = time.perf_counter() - started
+    async with core_db.connect() as connection:
+        counts = [
+            await connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            for table in ("documents", "jobs", "blobs")
+        ]
+
+    assert kept.status_code == 202
+    assert (refused.status_code, refused.json()["error"]) == (429, "QuotaExceeded")
+    assert counts == [1, 1, 1]
+    assert refused_s < 5  # refused before anything parses the file (that takes a minute)
