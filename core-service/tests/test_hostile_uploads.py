@@ -70,6 +70,7 @@ class Watch:
     peak_core_mb: float = 0.0
     peak_worker_mb: float = 0.0
     child_cpu_s: dict[int, float] = field(default_factory=dict)
+    child_environment: set[str] = field(default_factory=set)
 
     def sample(self) -> None:
         """Record the current figures."""
@@ -78,6 +79,7 @@ class Watch:
         for child in self.worker.children(recursive=True):
             try:
                 times = child.cpu_times()
+                self.child_environment.update(child.environ())
             except psutil.NoSuchProcess:
                 continue
             self.child_cpu_s[child.pid] = times.user + times.system
@@ -139,6 +141,7 @@ class Outcome:
     statuses: list[int]
     documents: list[dict[str, Any]]
     slowest_normal_request_s: float
+    child_environment: set[str]
 
 
 async def _attack(core_database_url: str, files: list[tuple[str, bytes]]) -> Outcome:
@@ -170,7 +173,8 @@ async def _attack(core_database_url: str, files: list[tuple[str, bytes]]) -> Out
         f"{len(probe.timings)} login+list pairs, slowest {max(probe.timings):.3f} s, "
         f"reasons {sorted({d['error'] for d in documents})}"
     )
-    return Outcome([answer.status_code for answer in answers], documents, max(probe.timings))
+    statuses = [answer.status_code for answer in answers]
+    return Outcome(statuses, documents, max(probe.timings), watch.child_environment)
 
 
 async def test_six_heavy_pdfs_in_parallel_end_as_errors_and_hurt_no_one(
@@ -181,6 +185,8 @@ async def test_six_heavy_pdfs_in_parallel_end_as_errors_and_hurt_no_one(
     outcome = await _attack(core_database_url, files)
 
     assert outcome.statuses == [202] * 6
+    assert outcome.child_environment  # the extraction processes were seen...
+    assert not {key for key in outcome.child_environment if key.startswith("CORE_")}  # ...bare
     for document in outcome.documents:
         assert document["status"] == "error"
         assert f"more than {CPU_SECONDS} seconds of CPU time" in document["error"]

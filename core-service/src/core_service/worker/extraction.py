@@ -26,6 +26,7 @@ _MIB = 1_048_576
 # Plain text and Markdown are only decoded: the work is linear in the (size-capped) upload and
 # nothing in them can expand, so they skip the cost of starting a process.
 _DECODED_IN_PROCESS = frozenset({DocumentKind.TEXT, DocumentKind.MARKDOWN})
+_CHILD_ENVIRONMENT = {"LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ async def extract_in_child(data: bytes, kind: DocumentKind, limits: SandboxLimit
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
+        # Not the worker's environment: a parser exploited by a file finds no database URL,
+        # agent key or storage credentials there.
+        env=_CHILD_ENVIRONMENT,
     )
     try:
         async with asyncio.timeout(limits.wall_seconds):
