@@ -2,18 +2,22 @@
 duplicates, and the stages a document shows while the worker ingests it."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness, count_vectors
-from testsupport.core_content import create_bot, drain, make_worker, upload
-from testsupport.core_users import SignedUpUser, signup
+from testsupport.core_content import core_client_with_agent, create_bot, drain, make_worker, upload
+from testsupport.core_users import SignedUpUser, plans_restored, signup
+from testsupport.hostile_files import pdf_of_shared_heavy_stream
 
 BROKEN_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage"
 
@@ -72,7 +76,9 @@ async def test_a_reindex_during_a_reindex_leaves_no_stale_vectors(
     bot = await create_bot(client, user, chunk_size=300, chunk_overlap=0)
     document = await _text_document(client, user, bot["id"], TEXT)
     base = f"/api/v1/bots/{bot['id']}/documents/{document['id']}"
-    worker = make_worker(app, core_settings, worker_id="w1")
+    # Several batches: the superseded job notices at its next batch and stops before it
+    # deletes the vectors its chunks replaced; the new job must delete them.
+    worker = make_worker(app, core_settings, worker_id="w1", ingestion_upsert_batch_size=2)
     await drain(worker)
     seen: dict[str, Any] = {}
 
@@ -182,3 +188,58 @@ async def test_a_duplicate_is_409_with_the_existing_documents_id(
     assert elsewhere.status_code == 202
     assert failed.status_code == 202
     assert retried.status_code == 202  # a failed copy does not block a new try
+
+
+async def test_uploads_are_rate_limited_per_user_before_the_file_is_looked_at(
+    core_settings: Settings, agent: AgentHarness, core_db: object
+) -> None:
+    settings = core_settings.model_copy(update={"rate_limit_uploads_per_user": 2})
+    async with core_client_with_agent(settings, agent) as client:
+        user = await signup(client)
+        other = await signup(client)
+        bot = await create_bot(client, user)
+        other_bot = await create_bot(client, other)
+        first = await upload(client, user, bot["id"], "a.txt", b"First words.")
+        second = await upload(client, user, bot["id"], "b.png", b"\x89PNG not a document")
+        third = await upload(client, user, bot["id"], "c.txt", b"Third words.")
+        pasted = await client.post(
+            f"/api/v1/bots/{bot['id']}/documents/text",
+            json={"name": "n", "content": "Pasted."},
+            headers=user.headers,
+        )
+        someone_else = await upload(client, other, other_bot["id"], "a.txt", b"First words.")
+
+    assert (first.status_code, first.json()["stage"]) == (202, "queued")
+    assert second.status_code == 415
+    assert third.status_code == 429
+    assert int(third.headers["retry-after"]) >= 1
+    assert pasted.status_code == 429
+    assert someone_else.status_code == 202
+
+
+async def test_an_upload_past_the_document_quota_stores_nothing(
+    content_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    async with plans_restored(core_db):
+        async with core_db.begin() as connection:
+            await connection.execute(
+                text("UPDATE subscription_plans SET max_documents = 1 WHERE name = 'free'")
+            )
+        kept = await upload(content_client, user, bot["id"], "a.txt", b"Kept words.")
+        started = time.perf_counter()
+        refused = await upload(
+            content_client, user, bot["id"], "heavy.pdf", pdf_of_shared_heavy_stream()
+        )
+        refused_s = time.perf_counter() - started
+    async with core_db.connect() as connection:
+        counts = [
+            await connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            for table in ("documents", "jobs", "blobs")
+        ]
+
+    assert kept.status_code == 202
+    assert (refused.status_code, refused.json()["error"]) == (429, "QuotaExceeded")
+    assert counts == [1, 1, 1]
+    assert refused_s < 5  # refused before anything parses the file (that takes a minute)

@@ -110,16 +110,23 @@ class Settings(ServiceSettings):
     ingestion_max_text_chars: int = Field(default=5_000_000, ge=1_000)
     ingestion_max_pdf_pages: int = Field(default=2_000, ge=1)
     ingestion_max_unpacked_bytes: int = Field(default=200 * 1_048_576, ge=1_048_576)
+    rate_limit_uploads_per_user: int = Field(
+        default=60, ge=1, description="Document uploads (files and text) one user may make..."
+    )
+    rate_limit_uploads_window_s: int = Field(default=60, ge=1, description="...in this window.")
     # Untrusted files are parsed in a child process of the worker under these limits (README,
     # "Uploads, extraction limits and storage").
     extraction_cpu_seconds: int = Field(
         default=30, ge=1, le=3_600, description="CPU time one extraction may use."
     )
     extraction_memory_mb: int = Field(
-        default=768, ge=64, le=65_536, description="Address space of the extraction process."
+        default=320, ge=64, le=65_536, description="Address space of the extraction process."
     )
     extraction_wall_seconds: float = Field(
-        default=60.0, gt=0, le=3_600, description="Wall-clock time before the extraction is killed."
+        default=60.0,
+        gt=0,
+        le=3_600,
+        description="Wall-clock time before the extraction is killed; keep it below the lease.",
     )
     blob_store: Literal["postgres", "s3"] = Field(
         default="postgres", description="Where original files are kept."

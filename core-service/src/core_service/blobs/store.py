@@ -10,8 +10,6 @@ import functools
 import uuid
 from typing import TYPE_CHECKING, Protocol
 
-import boto3
-from botocore.config import Config
 from pydantic import SecretStr
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -158,7 +156,11 @@ def _s3_store(
     access_key_id: str | None,
     secret_access_key: str | None,
 ) -> S3BlobStore:
-    # A client is costly to build and keeps a connection pool: reuse it across jobs.
+    # A client is costly to build and keeps a connection pool: reuse it across jobs. boto3 is
+    # imported here, so that processes on the default store do not carry it in memory.
+    import boto3
+    from botocore.config import Config
+
     client = boto3.client(
         "s3",
         endpoint_url=endpoint_url,

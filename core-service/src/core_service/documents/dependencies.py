@@ -1,17 +1,20 @@
-"""``OwnedDocument``: a document of one of the caller's bots, else 404."""
+"""``OwnedDocument``: a document of one of the caller's bots, else 404; the upload rate limit."""
 
 import uuid
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
+from core_service.auth.dependencies import AppSettings, CurrentUser
 from core_service.bots.dependencies import OwnedBot
 from core_service.database import SessionDep
 from core_service.documents import service as documents_service
 from core_service.documents.exceptions import DocumentNotFound
 from core_service.documents.models import Document
+from core_service.ratelimit.dependencies import count_hit
+from core_service.ratelimit.service import Limit, bucket_key
 
-__all__ = ["OwnedDocument", "get_owned_document"]
+__all__ = ["OwnedDocument", "UploadAllowed", "count_upload", "get_owned_document"]
 
 
 async def get_owned_document(
@@ -25,3 +28,12 @@ async def get_owned_document(
 
 
 OwnedDocument = Annotated[Document, Depends(get_owned_document)]
+
+
+async def count_upload(request: Request, user: CurrentUser, settings: AppSettings) -> None:
+    """429 with ``Retry-After`` past the per-user upload rate, before the file is looked at."""
+    limit = Limit(settings.rate_limit_uploads_per_user, settings.rate_limit_uploads_window_s)
+    await count_hit(request, key=bucket_key("upload:user", str(user.id)), limit=limit)
+
+
+UploadAllowed = Depends(count_upload)

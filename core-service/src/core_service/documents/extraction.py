@@ -11,15 +11,11 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import docx
-import pypdf
-from bs4 import BeautifulSoup
-from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
-
 from core_service.documents.kinds import DocumentKind, decode_text
 
 __all__ = ["ExtractionFailed", "ExtractionLimits", "extract_text"]
 
+_EXPANDS = "The file expands beyond the size we can process."
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _INVISIBLE_HTML = ("script", "style", "noscript", "template", "svg", "head")
 
@@ -50,8 +46,8 @@ def extract_text(data: bytes, kind: DocumentKind, limits: ExtractionLimits) -> s
         text = _EXTRACTORS[kind](data, limits)
     except ExtractionFailed:
         raise
-    except (LimitReachedError, RecursionError, MemoryError) as error:
-        raise ExtractionFailed("The file expands beyond the size we can process.") from error
+    except (RecursionError, MemoryError) as error:
+        raise ExtractionFailed(_EXPANDS) from error
     except Exception as error:  # noqa: BLE001 - any parser failure means an unreadable file
         raise ExtractionFailed(f"The file could not be read as {_LABELS[kind]}.") from error
     text = _BLANK_RUNS.sub("\n\n", text.replace("\r\n", "\n").replace("\x00", "")).strip()
@@ -64,7 +60,14 @@ def extract_text(data: bytes, kind: DocumentKind, limits: ExtractionLimits) -> s
     return text
 
 
+# The parsers are imported on first use: the worker decodes text itself and leaves the rest to
+# its extraction processes, which import only the parser they need.
+
+
 def _pdf(data: bytes, limits: ExtractionLimits) -> str:
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -75,13 +78,15 @@ def _pdf(data: bytes, limits: ExtractionLimits) -> str:
         return _join_bounded((page.extract_text() or "" for page in pages), limits)
     except FileNotDecryptedError as error:
         raise ExtractionFailed("The PDF is encrypted; upload a copy without a password.") from error
-    except LimitReachedError:
-        raise
+    except LimitReachedError as error:
+        raise ExtractionFailed(_EXPANDS) from error
     except PyPdfError as error:
         raise ExtractionFailed("The PDF is damaged and could not be read.") from error
 
 
 def _docx(data: bytes, limits: ExtractionLimits) -> str:
+    import docx
+
     _check_unpacked_size(data, limits)
     document = docx.Document(io.BytesIO(data))
     parts: list[str] = []
@@ -104,6 +109,8 @@ def _check_unpacked_size(data: bytes, limits: ExtractionLimits) -> None:
 
 
 def _html(data: bytes, limits: ExtractionLimits) -> str:
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(_text(data, limits), "html.parser")
     for element in soup(list(_INVISIBLE_HTML)):
         element.decompose()

@@ -12,7 +12,7 @@ from core_service.blobs.store import document_key
 from core_service.bots.dependencies import OwnedBot
 from core_service.database import SessionDep
 from core_service.documents import service as documents_service
-from core_service.documents.dependencies import OwnedDocument
+from core_service.documents.dependencies import OwnedDocument, UploadAllowed
 from core_service.documents.exceptions import OriginalFileMissing, UploadTooLarge
 from core_service.documents.schemas import ChunkRead, DocumentRead, TextDocumentCreate
 from core_service.pagination import Page, PageQuery
@@ -26,7 +26,7 @@ _MIB = 1_048_576
 _READ_BLOCK = _MIB
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, dependencies=[UploadAllowed])
 async def upload_document(
     bot: OwnedBot,
     user: CurrentUser,
@@ -49,7 +49,7 @@ async def upload_document(
     return DocumentRead.model_validate(document)
 
 
-@router.post("/text", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/text", status_code=status.HTTP_202_ACCEPTED, dependencies=[UploadAllowed])
 async def add_text_document(
     bot: OwnedBot,
     user: CurrentUser,
@@ -90,7 +90,11 @@ async def list_chunks(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{document_id}/file", response_class=Response)
+@router.get(
+    "/{document_id}/file",
+    response_class=Response,
+    responses={200: {"description": "The original file.", "content": {"*/*": {}}}},
+)
 async def download_original(document: OwnedDocument, session: SessionDep, blobs: Blobs) -> Response:
     """The file as it was uploaded (pasted text as UTF-8 text), always as an attachment."""
     key = document_key(bot_id=document.bot_id, document_id=document.id)

@@ -69,6 +69,8 @@ async def accept_document(
     )
     session.add(document)
     await session.flush()
+    # After the quota, so a refused upload writes nothing. With S3 this is a network call while
+    # the user's quota counters are locked: only that user's own uploads wait for it.
     await blobs.put(session, key=document_key(bot_id=bot.id, document_id=document.id), data=data)
     await jobs_service.enqueue_indexing(session, bot_id=bot.id, document_id=document.id)
     return document

@@ -26,6 +26,7 @@ _MIB = 1_048_576
 # Plain text and Markdown are only decoded: the work is linear in the (size-capped) upload and
 # nothing in them can expand, so they skip the cost of starting a process.
 _DECODED_IN_PROCESS = frozenset({DocumentKind.TEXT, DocumentKind.MARKDOWN})
+_CHILD_ENVIRONMENT = {"LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ async def extract_in_child(data: bytes, kind: DocumentKind, limits: SandboxLimit
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
+        # Not the worker's environment: a parser exploited by a file finds no database URL,
+        # agent key or storage credentials there.
+        env=_CHILD_ENVIRONMENT,
     )
     try:
         async with asyncio.timeout(limits.wall_seconds):
@@ -145,8 +149,12 @@ def _outcome(status: int, output: bytes, limits: SandboxLimits) -> str:
         raise ExtractionFailed(output.decode(errors="replace")[:500])
     if status == EXIT_OUT_OF_MEMORY:
         raise ExtractionFailed(f"Reading the file needs more than {limits.memory_mb} MB of memory.")
-    if status in (-signal.SIGXCPU, -signal.SIGKILL):
+    if status == -signal.SIGXCPU:
         raise ExtractionFailed(
             f"Reading the file needs more than {limits.cpu_seconds} seconds of CPU time."
         )
+    if status == -signal.SIGKILL:
+        # Not our kill (that is the wall clock, handled above): the machine's or container's
+        # out-of-memory killer, or the hard CPU limit if the first signal was not heeded.
+        raise ExtractionFailed("Reading the file needs more memory or CPU time than allowed.")
     raise ExtractionFailed("The file could not be read (the reader stopped unexpectedly).")

@@ -26,10 +26,16 @@ def _confine(cpu_seconds: int, memory_bytes: int) -> None:
 
 
 def _peak_memory_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1_024  # Linux counts in KiB
+    # VmHWM, the peak of this address space: getrusage's ru_maxrss would also count the worker's
+    # memory from before the exec.
+    with open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) * 1_024  # in kB
+    return 0
 
 
-def memory_bytes_used_up(limit: int) -> int:
+def _memory_failure_threshold(limit: int) -> int:
     """Past this much resident memory, a failure is taken for the memory limit."""
     return limit * 3 // 4
 
@@ -56,7 +62,7 @@ def main(arguments: list[str]) -> int:
     except ExtractionFailed as failure:
         # Parsers report a failed allocation in their own words (libxml2: "unknown error"):
         # a failure near the memory limit is the limit.
-        if _peak_memory_bytes() > memory_bytes_used_up(int(memory_bytes)):
+        if _peak_memory_bytes() > _memory_failure_threshold(int(memory_bytes)):
             return EXIT_OUT_OF_MEMORY
         sys.stdout.buffer.write(failure.reason.encode())
         return EXIT_UNREADABLE
