@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, Response, status
 
-from core_service.auth.dependencies import CurrentUser
+from core_service.auth.dependencies import CurrentUser, CurrentUserId
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
@@ -22,10 +22,10 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("", response_model=Page[BotRead])
-async def list_bots(request: Request, user: CurrentUser, page: PageQuery) -> Response:
+async def list_bots(request: Request, user_id: CurrentUserId, page: PageQuery) -> Response:
     """The caller's bots, newest first."""
     # PostgreSQL writes the bots' JSON (see ``LIST_BOTS_SQL``); it is sent as it comes.
-    listing = await bots_service.list_bots(direct_pool(request), owner_id=user.id, page=page)
+    listing = await bots_service.list_bots(direct_pool(request), owner_id=user_id, page=page)
     body = page_json(listing.items_json, total=listing.total, page=page)
     return Response(body, media_type="application/json")
 
