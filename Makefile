@@ -3,10 +3,11 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PACKAGES := shared-contracts/src service-kit/src core-service/src agent-service/src
 
-.PHONY: help install run test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep check-containers bench clean
+.PHONY: help install run promote test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep check-containers bench clean
 
 help:
 	@echo "make run    start core (8000), agent (8001) and the worker on embedded PostgreSQL"
+	@echo "make promote USER=<username or email>  make that account staff (make run's database)"
 	@echo "make test   lint, types and every test"
 	@echo "make check-deep  fault and load suites with real processes"
 	@echo "make check-containers  build the images, run the compose stack, smoke-test it (root or docker)"
@@ -20,6 +21,12 @@ install: $(UV)
 
 run: install
 	$(UV) run --frozen python scripts/run_local.py
+
+# USER must come from the command line: the environment's USER is the shell's login name.
+promote: install
+	@if [ "$(origin USER)" != "command line" ]; then \
+		echo "usage: make promote USER=<username or email>" >&2; exit 2; fi
+	$(UV) run --frozen python scripts/run_local.py promote '$(USER)'
 
 test: install lint typecheck pytest
 

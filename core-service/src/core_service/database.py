@@ -93,6 +93,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout_s,
         pool_pre_ping=settings.database_pool_pre_ping,
+        hide_parameters=True,  # errors and logs never carry statement values (user text)
     )
 
 

@@ -1,37 +1,40 @@
-"""``CurrentUser`` and ``StaffUser``: the only ways a route authenticates a caller.
+"""``CurrentUser``, ``CurrentUserId`` and ``StaffUser``: the only ways a route authenticates.
 
 Each checks, on every call, that the bearer token is valid, that its user still exists and is
 active, and that the token's epoch is the user's current one (a password change, deactivation
-or reactivation moves the epoch on). No dependency that checks the token alone is offered, so
-that no route can forget the rest.
+or reactivation moves the epoch on): the rule ``current_token_clause`` states once. No
+dependency that checks the token alone is offered, so that no route can forget the rest.
 """
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import joinedload
 
 from core_service.auth.exceptions import InvalidToken, StaffOnly
 from core_service.auth.passwords import Passwords
 from core_service.auth.tokens import TokenClaims, VerifiedTokens
 from core_service.config import Settings
 from core_service.database import SessionDep
-from core_service.users import service as users_service
 from core_service.users.models import User
 
 __all__ = [
     "AppSettings",
     "CurrentLogin",
     "CurrentUser",
+    "CurrentUserId",
     "PasswordsDep",
     "StaffUser",
     "get_app_settings",
+    "current_token_clause",
     "get_current_login",
+    "get_current_user_id",
     "get_passwords",
     "get_current_user",
     "get_staff_user",
-    "token_is_current",
 ]
 
 
@@ -74,9 +77,10 @@ _bearer_claims = _BearerClaims(
 )
 
 
-def token_is_current(user: User | None, claims: TokenClaims) -> bool:
-    """The active-user rule: the user exists, is active, and the token is of their epoch."""
-    return user is not None and user.is_active and user.token_epoch == claims.epoch
+def current_token_clause(user_id: Any, epoch: Any) -> ColumnElement[bool]:
+    """The active-user rule as SQL: the user exists, is active, and the token is of the
+    user's current epoch."""
+    return and_(User.id == user_id, User.is_active.is_(True), User.token_epoch == epoch)
 
 
 async def get_current_user(
@@ -87,10 +91,31 @@ async def get_current_user(
     Loading the user on each request is what makes deactivation and a password change take
     effect at once.
     """
-    user = await users_service.get_user(session, user_id=claims.user_id)
-    if user is None or not token_is_current(user, claims):
+    user = await session.scalar(
+        select(User)
+        .options(joinedload(User.subscription_plan))
+        .where(current_token_clause(claims.user_id, claims.epoch))
+    )
+    if user is None:
         raise InvalidToken
     return user
+
+
+async def get_current_user_id(
+    claims: Annotated[TokenClaims, Depends(_bearer_claims)], session: SessionDep
+) -> uuid.UUID:
+    """The id of the active user the bearer token names, checked with the same rule as
+    ``CurrentUser`` but without loading the user and its plan; 401 otherwise. For routes that
+    need only the id."""
+    found = await session.scalar(
+        select(User.id).where(current_token_clause(claims.user_id, claims.epoch))
+    )
+    if found is None:
+        raise InvalidToken
+    return found
+
+
+CurrentUserId = Annotated[uuid.UUID, Depends(get_current_user_id)]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

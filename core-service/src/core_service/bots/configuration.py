@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from chatsphere_contracts.v1 import (
     MAX_TOP_K,
@@ -16,6 +16,7 @@ from chatsphere_contracts.v1 import (
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
+    "KNOWN_TOOLS",
     "BotConfiguration",
     "BotConfigurationUpdate",
     "merge_configuration",
@@ -25,6 +26,19 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Answer from the provided documents, cite the passages you use, "
     "and say so when the documents do not contain the answer."
 )
+
+# The tools of the agent's 'react' chain, by the names the agent gives them. An unknown name
+# used to leave the model with no tools at all, silently; it is refused instead.
+KNOWN_TOOLS = ("calculator", "search_documents")
+
+
+def _known_tools(names: list[str] | None) -> list[str] | None:
+    unknown = sorted({name for name in names or () if name not in KNOWN_TOOLS})
+    if unknown:
+        raise ValueError(
+            f"unknown tool(s): {', '.join(unknown)}; the known tools are: {', '.join(KNOWN_TOOLS)}"
+        )
+    return names
 
 
 class BotConfiguration(BaseModel):
@@ -49,8 +63,10 @@ class BotConfiguration(BaseModel):
     model: StorableText | None = Field(
         default=None, max_length=200, description="Model name override."
     )
-    tools: list[StorableText] = Field(
-        default_factory=list, max_length=20, description="Tools the 'react' agent may use."
+    tools: Annotated[list[StorableText], AfterValidator(_known_tools)] = Field(
+        default_factory=list,
+        max_length=20,
+        description=f"Tools the 'react' agent may use, of: {', '.join(KNOWN_TOOLS)}.",
     )
 
     @model_validator(mode="after")
@@ -83,7 +99,9 @@ class BotConfigurationUpdate(BaseModel):
     chunk_size: Annotated[int, Field(ge=100, le=8_000), JsonNumber] | None = None
     chunk_overlap: Annotated[int, Field(ge=0, le=4_000), JsonNumber] | None = None
     model: StorableText | None = Field(default=None, max_length=200)
-    tools: list[StorableText] | None = Field(default=None, max_length=20)
+    tools: Annotated[list[StorableText] | None, AfterValidator(_known_tools)] = Field(
+        default=None, max_length=20
+    )
 
 
 def merge_configuration(stored: dict[str, Any], update: BotConfigurationUpdate) -> BotConfiguration:

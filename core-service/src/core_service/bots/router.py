@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from core_service.auth.dependencies import CurrentUser
+from core_service.auth.dependencies import CurrentUser, CurrentUserId
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
@@ -22,9 +22,9 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("")
-async def list_bots(user: CurrentUser, session: SessionDep, page: PageQuery) -> Page[BotRead]:
+async def list_bots(user_id: CurrentUserId, session: SessionDep, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
-    bots, total = await bots_service.list_bots(session, owner_id=user.id, page=page)
+    bots, total = await bots_service.list_bots(session, owner_id=user_id, page=page)
     items = [BotRead.model_validate(bot) for bot in bots]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
