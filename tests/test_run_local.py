@@ -1,5 +1,6 @@
 """`make run`'s orchestrator, run as a new user would: it serves, then stops leaving nothing."""
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -170,7 +171,12 @@ def test_make_run_keeps_the_operators_agent_keys_and_promote_works(tmp_path: Pat
         again = _promote(script, "first@example.com", env)
     finally:
         if runner.poll() is None:
+            # Killing the runner alone would orphan the services it started.
+            family = psutil.Process(runner.pid).children(recursive=True)
             runner.kill()
+            for child in family:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
     printed = log.read_text()
     assert retrieved == {"matches": []}
     assert "make promote USER=<username or email>" in printed
