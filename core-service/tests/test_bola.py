@@ -31,10 +31,17 @@ async def test_every_route_answers_404_for_someone_elses_objects(
             f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=owner.headers
         )
     ).json()
+    turn = await content_client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={"content": "Any private facts?"},
+        headers=owner.headers,
+    )
+    assert turn.status_code == 200, turn.text
     ids = {
         "bot_id": bot["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
+        "message_id": turn.json()["assistant_message"]["id"],
     }
     bodies = {
         ("POST", "/api/v1/bots/{bot_id}/documents/text"): {"name": "x", "content": "y"},
@@ -42,6 +49,9 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
+        ("PUT", "/api/v1/conversations/{conversation_id}/messages/{message_id}/feedback"): {
+            "rating": "down"
+        },
     }
     routes = _owned_routes(content_app)
 
