@@ -1,6 +1,5 @@
 """The README's first five minutes, run as written against a real ``make run``."""
 
-import os
 import re
 import signal
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from testsupport.service_process import free_port
+from testsupport.service_process import free_port, make_run_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 _BLOCK = re.compile(
@@ -37,16 +36,7 @@ def _ready(url: str) -> bool:
 @pytest.mark.slow
 def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     core_port, agent_port = free_port(), free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CORE_", "AGENT_")) and key != "DATABASE_URL"
-    }
-    env |= {
-        "CHATSPHERE_DATA_DIR": str(tmp_path / "data"),
-        "CORE_PORT": str(core_port),
-        "AGENT_PORT": str(agent_port),
-    }
+    env = make_run_environment(str(tmp_path / "data"), core_port=core_port, agent_port=agent_port)
     runner = subprocess.Popen(  # noqa: S603 - our own script
         [sys.executable, str(ROOT / "scripts" / "run_local.py")],
         env=env,

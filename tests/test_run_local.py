@@ -4,7 +4,6 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
-from testsupport.service_process import free_port
+from testsupport.service_process import free_port, make_run_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,16 +34,7 @@ def _status(url: str) -> int | None:
 @pytest.mark.slow
 def test_run_serves_both_readyz_and_stops_cleanly(tmp_path: Path) -> None:
     core_port, agent_port = free_port(), free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CORE_", "AGENT_")) and key != "DATABASE_URL"
-    }
-    env |= {
-        "CHATSPHERE_DATA_DIR": str(tmp_path / "data"),
-        "CORE_PORT": str(core_port),
-        "AGENT_PORT": str(agent_port),
-    }
+    env = make_run_environment(str(tmp_path / "data"), core_port=core_port, agent_port=agent_port)
     runner = subprocess.Popen(  # noqa: S603 - our own script
         [sys.executable, str(ROOT / "scripts" / "run_local.py")],
         env=env,
@@ -130,17 +120,8 @@ def _promote(
 @pytest.mark.slow
 def test_make_run_keeps_the_operators_agent_keys_and_promote_works(tmp_path: Path) -> None:
     core_port, agent_port = free_port(), free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CORE_", "AGENT_")) and key != "DATABASE_URL"
-    }
-    env |= {
-        "CHATSPHERE_DATA_DIR": str(tmp_path / "data"),
-        "CORE_PORT": str(core_port),
-        "AGENT_PORT": str(agent_port),
-        "AGENT_API_KEYS": OPERATOR_KEYS,
-    }
+    env = make_run_environment(str(tmp_path / "data"), core_port=core_port, agent_port=agent_port)
+    env["AGENT_API_KEYS"] = OPERATOR_KEYS
     script = [sys.executable, str(ROOT / "scripts" / "run_local.py")]
     log = tmp_path / "run.log"
     with log.open("w") as output:

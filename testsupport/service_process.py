@@ -20,6 +20,7 @@ __all__ = [
     "first_event_index",
     "free_port",
     "log_events",
+    "make_run_environment",
     "port_is_closed",
     "running_uvicorn",
     "running_worker",
@@ -161,3 +162,15 @@ def _wait_healthy(service: ServiceProcess, timeout_s: float = 60) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"the service did not become healthy:\n{service.output()}")
+
+
+def make_run_environment(data_dir: str, *, core_port: int, agent_port: int) -> dict[str, str]:
+    """The environment of a `make run` (``scripts/run_local.py``) of the tests' own: this
+    process's variables without any service setting, a data folder and two ports."""
+    return _environment(
+        {
+            "CHATSPHERE_DATA_DIR": data_dir,
+            "CORE_PORT": str(core_port),
+            "AGENT_PORT": str(agent_port),
+        }
+    )
