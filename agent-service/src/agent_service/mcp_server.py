@@ -4,8 +4,9 @@ The tools run the same code, keys, namespace prefixes and limits as ``/v1/retrie
 ``/v1/chat``; a refused call is an MCP error result (``isError``), never an HTTP 500.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Annotated
 
 from fastapi import FastAPI
@@ -153,4 +154,30 @@ def mount_mcp(app: FastAPI) -> Callable[[], AbstractAsyncContextManager[None]]:
     app.router.routes.append(
         Route(MCP_PATH, endpoint=_AuthenticatedMcp(app, server), include_in_schema=False)
     )
-    return server.session_manager.run
+    return lambda: _in_own_task(server.session_manager.run)
+
+
+@asynccontextmanager
+async def _in_own_task(
+    context: Callable[[], AbstractAsyncContextManager[None]],
+) -> AsyncIterator[None]:
+    """Hold ``context`` open in a task of its own: the session manager's task group must be left
+    by the task that entered it, and a lifespan may be left by another (in-process hosts do)."""
+    entered, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with context():
+            entered.set()
+            await stop.wait()
+
+    task = asyncio.create_task(hold())
+    waiting = asyncio.create_task(entered.wait())
+    await asyncio.wait((task, waiting), return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # it failed to start: raise why
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
