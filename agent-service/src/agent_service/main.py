@@ -1,7 +1,7 @@
 """The agent FastAPI application and its lifespan."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from agent_service import __version__
 from agent_service.config import Settings, VectorStoreKind, get_settings
+from agent_service.mcp_server import mount_mcp
 from agent_service.observability.metrics import HTTP_METRICS, metrics_endpoint
 from agent_service.routing.chat import router as chat_router
 from agent_service.routing.embeddings import router as embeddings_router
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json_output=settings.log_json)
     tracer_provider: TracerProvider | None = None
+    mcp_sessions: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,8 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = build_runtime(settings, embedder, app.state.pool)
             _log.info("agent_started", environment=settings.environment.value)
             try:
-                with tuned_garbage_collector(enabled=settings.gc_tuning):
-                    yield
+                assert mcp_sessions is not None  # noqa: S101 - set below, before the app starts
+                async with mcp_sessions():
+                    with tuned_garbage_collector(enabled=settings.gc_tuning):
+                        yield
             finally:
                 await app.state.runtime.aclose()
                 if app.state.pool is not None:
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     for router in (embeddings_router, index_router, retrieval_router, chat_router):
         app.include_router(router)
+    mcp_sessions = mount_mcp(app)
     tracer_provider = install_infrastructure(
         app,
         settings,
