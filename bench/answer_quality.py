@@ -14,18 +14,15 @@ its extra is installed) and vector-only against hybrid retrieval:
 import asyncio
 import importlib.util
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from agent_service.config import EmbedderKind, Environment, Settings
-from agent_service.main import create_app
+from bench.agent_inprocess import agent_client
 from bench.harness import embedded_database, print_table, write_result
 
-AUTH = {"Authorization": "Bearer development-only-agent-key"}
 HANDBOOK = Path(__file__).parent / "questions" / "handbook.json"
 
 
@@ -38,17 +35,6 @@ def load_handbook() -> dict[str, Any]:
 def _embedders() -> list[EmbedderKind]:
     local = importlib.util.find_spec("sentence_transformers") is not None
     return [EmbedderKind.HASH, *([EmbedderKind.LOCAL] if local else [])]
-
-
-@asynccontextmanager
-async def _agent(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://agent", headers=AUTH, timeout=300
-        ) as client:
-            yield client
 
 
 async def _chat(
@@ -100,7 +86,7 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
     chunks = [
         {"id": key, "document_id": key, "text": text} for key, text in handbook["passages"].items()
     ]
-    async with _agent(settings) as client:
+    async with agent_client(settings) as client:
         (await client.post("/v1/index/upsert", json={"namespace": namespace, "chunks": chunks}))
         with_history, alone = await _follow_up_hits(client, namespace, handbook["follow_ups"])
         changes = 0

@@ -6,34 +6,19 @@ vector-only against hybrid retrieval, all through the agent's real ``/v1`` API.
 
 import asyncio
 import importlib.util
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from agent_service.config import EmbedderKind, Environment, Settings
-from agent_service.main import create_app
+from bench.agent_inprocess import agent_client
 from bench.corpus import QUESTIONS, documents
 from bench.harness import embedded_database, print_table, write_result
-
-AUTH = {"Authorization": "Bearer development-only-agent-key"}
 
 
 def _embedders() -> list[EmbedderKind]:
     local = importlib.util.find_spec("sentence_transformers") is not None
     return [EmbedderKind.HASH, *([EmbedderKind.LOCAL] if local else [])]
-
-
-@asynccontextmanager
-async def _agent(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://agent", headers=AUTH, timeout=300
-        ) as client:
-            yield client
 
 
 async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str, Any]:
@@ -47,7 +32,7 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
     namespace = f"quality-{embedder.value}-{'hybrid' if hybrid else 'vector'}"
     corpus = documents()
     chunks = [{"id": name, "document_id": name, "text": text} for name, text in corpus.items()]
-    async with _agent(settings) as client:
+    async with agent_client(settings) as client:
         answer = await client.post(
             "/v1/index/upsert", json={"namespace": namespace, "chunks": chunks}
         )
