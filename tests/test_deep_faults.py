@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -216,6 +217,17 @@ async def _read_stream(client: httpx.AsyncClient, url: str, headers: dict[str, s
     return events
 
 
+async def _index_passage(agent_url: str, bot_id: str, text: str) -> None:
+    chunk = {"id": "passage-1", "document_id": str(uuid.uuid4()), "text": text}
+    async with httpx.AsyncClient(base_url=agent_url, timeout=30) as agent:
+        indexed = await agent.post(
+            "/v1/index/upsert",
+            json={"namespace": f"bot-{bot_id}", "chunks": [chunk]},
+            headers={"Authorization": "Bearer development-only-agent-key"},
+        )
+    assert indexed.status_code == 200, indexed.text
+
+
 async def test_agent_killed_during_a_chat_answers_503_and_keeps_the_message(
     databases: Databases, tmp_path: Path
 ) -> None:
@@ -231,6 +243,8 @@ async def test_agent_killed_during_a_chat_answers_503_and_keeps_the_message(
                 async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
                     user = await signup(client)
                     bot = await create_bot(client, user)
+                    # A passage to answer from: with nothing relevant, the model is not asked.
+                    await _index_passage(agent.base_url, bot["id"], "Glaciers carve valleys.")
                     conversation = await client.post(
                         f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=user.headers
                     )

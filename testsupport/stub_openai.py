@@ -36,10 +36,13 @@ def _handler(server: SlowChatServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            if self.path != "/v1/chat/completions" or not body.get("stream"):
+            if self.path != "/v1/chat/completions":
                 self.send_error(404)
                 return
             server.requests.append(body)
+            if not body.get("stream"):
+                self._complete()
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
@@ -63,6 +66,21 @@ def _handler(server: SlowChatServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
             self.close_connection = True
+
+        def _complete(self) -> None:
+            """A whole ``chat.completion`` at once (as for a question rewritten to stand alone)."""
+            message = {"role": "assistant", "content": "".join(server.tokens)}
+            usage = {"prompt_tokens": 11, "completion_tokens": len(server.tokens)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            body = {"id": "chatcmpl-slow", "object": "chat.completion", "created": 1_700_000_000}
+            body |= {"model": "slow-model", "usage": usage}
+            body["choices"] = [{"index": 0, "message": message, "finish_reason": "stop"}]
+            encoded = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(encoded)))
+            self.end_headers()
+            self.wfile.write(encoded)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Quiet: the test output is for the tests."""

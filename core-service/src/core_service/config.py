@@ -41,8 +41,8 @@ class Settings(ServiceSettings):
         description="postgresql+asyncpg://… ; unset means the embedded server of `make run`.",
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
-    database_max_overflow: int = Field(default=10, ge=0, le=200)
-    database_pool_timeout_s: float = Field(default=10.0, gt=0)
+    database_max_overflow: int = Field(default=20, ge=0, le=200)
+    database_pool_timeout_s: float = Field(default=30.0, gt=0)
     database_statement_timeout_ms: int = Field(default=15_000, ge=0)
     database_pool_pre_ping: bool = Field(
         default=False,

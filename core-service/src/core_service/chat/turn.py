@@ -129,7 +129,6 @@ async def finish_turn(
     ``ConversationNotFound`` when the conversation was deleted while the agent answered;
     ``QuotaExceeded`` when concurrent turns spent the quota meanwhile.
     """
-    await usage_service.consume(session, user=user, metric=UsageMetric.MESSAGES)
     citations = await _citations_of_existing_documents(
         session, bot_id=turn.bot_id, citations=answer.citations
     )
@@ -150,6 +149,10 @@ async def finish_turn(
         if getattr(error.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:
             raise ConversationNotFound from None
         raise
+    # Counted last: the month's counter row is one per user, and every concurrent turn of that
+    # user waits on its lock until this transaction commits; taken last, it is held only for
+    # the commit.
+    await usage_service.consume(session, user=user, metric=UsageMetric.MESSAGES)
     return conversations_service.message_read(message)
 
 
