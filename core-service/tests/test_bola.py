@@ -1,5 +1,7 @@
 """Another user's bot, document or conversation is 404 on every route, and stays untouched."""
 
+import uuid
+
 import httpx
 from fastapi import FastAPI
 
@@ -31,15 +33,26 @@ async def test_every_route_answers_404_for_someone_elses_objects(
             f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=owner.headers
         )
     ).json()
+    evaluation = (
+        await content_client.post(
+            f"/api/v1/bots/{bot['id']}/evaluations",
+            json={"questions": [{"question": "hi"}]},
+            headers=owner.headers,
+        )
+    ).json()
     ids = {
         "bot_id": bot["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
+        "evaluation_id": evaluation["id"],
+        # Any id: the conversation is the intruder's wall, before the message is looked up.
+        "message_id": str(uuid.uuid4()),
     }
     bodies = {
         ("POST", "/api/v1/bots/{bot_id}/documents/text"): {"name": "x", "content": "y"},
         ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
+        ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
     }
