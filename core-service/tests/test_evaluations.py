@@ -1,6 +1,8 @@
 """Evaluations through core's API: a question set run in the background by the worker against
 the bot's configuration at the time, with hit@1, hit@5, MRR and answered rate."""
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -18,6 +20,7 @@ from core_service.evaluations.schemas import EvaluationQuestion
 from core_service.models import Base
 from testsupport.core_content import create_bot, drain, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
+from testsupport.service_process import running_uvicorn, running_worker
 
 BACKUPS = (
     b"Nightly backups start at 02:00 and copy every volume to the archive bucket.\n\n"
@@ -133,6 +136,76 @@ async def test_the_owners_loop_evaluate_change_the_configuration_evaluate_again(
     )
     assert listed.status_code == 200, listed.text
     assert (listed.json()["total"], listed.json()["items"][0]["id"]) == (2, again["id"])
+
+
+def _process_env(core_database_url: str, agent_url: str) -> dict[str, str]:
+    return {
+        "CORE_ENVIRONMENT": "test",
+        "CORE_DATABASE_URL": core_database_url,
+        "CORE_AGENT_URL": agent_url,
+        "CORE_ARGON2_MEMORY_KIB": "1024",
+        "CORE_ARGON2_TIME_COST": "1",
+        "CORE_ARGON2_PARALLELISM": "1",
+        "CORE_WORKER_POLL_INTERVAL_S": "0.1",
+    }
+
+
+async def _wait_until_finished(
+    client: httpx.AsyncClient, user: SignedUpUser, bot_id: str, evaluation_id: str
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        evaluation = await _evaluated(client, user, bot_id, evaluation_id)
+        if evaluation["status"] in ("done", "error") or time.monotonic() > deadline:
+            return evaluation
+        await asyncio.sleep(0.2)
+
+
+async def _wait_until_ready(
+    client: httpx.AsyncClient, user: SignedUpUser, bot_id: str, document_id: str
+) -> str:
+    url = f"/api/v1/bots/{bot_id}/documents/{document_id}"
+    deadline = time.monotonic() + 60
+    while True:
+        status = str((await client.get(url, headers=user.headers)).json()["status"])
+        if status != "processing" or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.2)
+
+
+async def test_an_evaluation_runs_through_real_core_agent_and_worker_processes(
+    core_database_url: str, agent_database_url: str
+) -> None:
+    agent_env = {"AGENT_ENVIRONMENT": "test", "AGENT_DATABASE_URL": agent_database_url}
+    with running_uvicorn("agent_service.main:create_app", agent_env) as agent:
+        env = _process_env(core_database_url, agent.base_url)
+        with (
+            running_uvicorn("core_service.main:create_app", env) as core,
+            running_worker(env),
+        ):
+            async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+                user = await signup(client)
+                bot = await create_bot(client, user)
+                document = (await upload(client, user, bot["id"], "backups.txt", BACKUPS)).json()
+                # Evaluated against what is indexed when the worker runs it: wait for the file.
+                assert await _wait_until_ready(client, user, bot["id"], document["id"]) == "ready"
+                question = {"question": "When do backups start?", "expected_answer": "02:00"}
+                expected = {**question, "expected_document_ids": [document["id"]]}
+                queued = await _evaluate(client, user, bot["id"], [expected])
+                evaluation = await _wait_until_finished(
+                    client, user, bot["id"], queued.json()["id"]
+                )
+
+    assert queued.status_code == 202, queued.text
+    assert evaluation["status"] == "done", evaluation
+    assert evaluation["summary"] == {
+        "questions": 1,
+        "hit_at_1": 1.0,
+        "hit_at_5": 1.0,
+        "mrr": 1.0,
+        "answered_rate": 1.0,
+    }
+    assert evaluation["results"][0]["answer_contains_expected"] is True
 
 
 async def test_an_evaluation_stores_no_conversation_and_spends_no_messages(
