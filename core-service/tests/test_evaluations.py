@@ -10,6 +10,7 @@ import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +18,9 @@ from chatsphere_contracts.v1 import ChatResponse, Citation, TokenUsage
 from core_service.config import Settings
 from core_service.evaluations import service as evaluations_service
 from core_service.evaluations.schemas import EvaluationQuestion
+from core_service.jobs import service as jobs_service
 from core_service.models import Base
+from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot, drain, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.service_process import running_uvicorn, running_worker
@@ -226,6 +229,38 @@ async def test_an_evaluation_stores_no_conversation_and_spends_no_messages(
         f"/api/v1/bots/{bot_id}/conversations", headers=user.headers
     )
     assert conversations.json()["total"] == 0
+
+
+async def test_an_evaluation_the_agent_could_not_answer_ends_in_error_and_can_be_retried(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot_id, backups_id, valves_id = await _bot_with_documents(
+        content_client, content_app, core_settings, user
+    )
+    queued = await _evaluate(content_client, user, bot_id, _questions(backups_id, valves_id))
+    evaluation_id = queued.json()["id"]
+
+    agent.transport.available = False
+    await drain(make_worker(content_app, core_settings, worker_id="w2", worker_max_attempts=1))
+    failed = await _evaluated(content_client, user, bot_id, evaluation_id)
+    agent.transport.available = True
+    async with content_app.state.sessionmaker() as session, session.begin():
+        job_id = await session.scalar(
+            text("SELECT id FROM jobs WHERE payload->>'evaluation_id' = :id"),
+            {"id": evaluation_id},
+        )
+        assert await jobs_service.requeue_failed_job(session, job_id=job_id) is not None
+    await drain(make_worker(content_app, core_settings, worker_id="w3"))
+    retried = await _evaluated(content_client, user, bot_id, evaluation_id)
+
+    assert (failed["status"], failed["summary"]) == ("error", None)
+    assert "agent service was unavailable" in failed["error"]
+    assert (retried["status"], retried["error"]) == ("done", None)
+    assert retried["summary"]["questions"] == 5
 
 
 async def test_another_users_bot_or_evaluation_is_not_found(

@@ -100,7 +100,8 @@ class EvaluationRun:
 async def start_run(session: AsyncSession, *, evaluation_id: uuid.UUID) -> EvaluationRun | None:
     """Mark the evaluation running and read its questions with the bot's configuration now.
 
-    None when the evaluation (or its bot) is gone, or it already finished.
+    None when the evaluation (or its bot) is gone, or it is done. One that ended ``error``
+    runs again: its failed job was put back in the queue.
     """
     row = (
         await session.execute(
@@ -109,10 +110,10 @@ async def start_run(session: AsyncSession, *, evaluation_id: uuid.UUID) -> Evalu
             .where(Evaluation.id == evaluation_id)
         )
     ).one_or_none()
-    if row is None or row[0].status in (EvaluationStatus.DONE, EvaluationStatus.ERROR):
+    if row is None or row[0].status == EvaluationStatus.DONE:
         return None
     evaluation, configuration = row
-    evaluation.status = EvaluationStatus.RUNNING.value
+    evaluation.status, evaluation.error = EvaluationStatus.RUNNING.value, None
     questions = [EvaluationQuestion.model_validate(item) for item in evaluation.questions]
     request = ChatRequest(
         namespace=bot_namespace(evaluation.bot_id),

@@ -94,7 +94,7 @@ async def _run_evaluation(context: JobContext, job: Job, evaluation_id: uuid.UUI
     async with context.sessionmaker() as session, session.begin():
         run = await evaluations_service.start_run(session, evaluation_id=evaluation_id)
     if run is None:
-        await _finish(context, job)  # the evaluation or its bot is gone, or it already ended
+        await _finish(context, job)  # the evaluation or its bot is gone, or it is done
         return
     results: list[QuestionResult] = []
     try:
