@@ -292,11 +292,13 @@ async def test_another_users_bot_or_evaluation_is_not_found(
 
 
 async def test_a_question_set_must_have_one_to_two_hundred_questions(
-    content_client: httpx.AsyncClient,
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
 ) -> None:
     user = await signup(content_client)
-    bot_id = (await create_bot(content_client, user))["id"]
-    one = {"question": "When do backups start?"}
+    bot_id, backups_id, _ = await _bot_with_documents(
+        content_client, content_app, core_settings, user
+    )
+    one = {"question": "When do backups start?", "expected_document_ids": [backups_id]}
 
     empty = await _evaluate(content_client, user, bot_id, [])
     too_many = await _evaluate(content_client, user, bot_id, [one] * 201)
@@ -308,6 +310,10 @@ async def test_a_question_set_must_have_one_to_two_hundred_questions(
     assert [empty.status_code, too_many.status_code, bad_id.status_code] == [422] * 3
     assert {"error", "detail"} <= set(empty.json())
     assert most.status_code == 202, most.text
+    await drain(make_worker(content_app, core_settings, worker_id="w2"))
+    largest = await _evaluated(content_client, user, bot_id, most.json()["id"])
+    assert (largest["status"], len(largest["results"])) == ("done", 200)
+    assert largest["summary"]["hit_at_1"] == 1.0
 
 
 def _answer(*document_ids: str, text: str = "Backups start at 02:00.") -> ChatResponse:
