@@ -37,16 +37,25 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         headers=owner.headers,
     )
     assert turn.status_code == 200, turn.text
+    evaluation = (
+        await content_client.post(
+            f"/api/v1/bots/{bot['id']}/evaluations",
+            json={"questions": [{"question": "hi"}]},
+            headers=owner.headers,
+        )
+    ).json()
     ids = {
         "bot_id": bot["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
         "message_id": turn.json()["assistant_message"]["id"],
+        "evaluation_id": evaluation["id"],
     }
     bodies = {
         ("POST", "/api/v1/bots/{bot_id}/documents/text"): {"name": "x", "content": "y"},
         ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
+        ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
         ("PUT", "/api/v1/conversations/{conversation_id}/messages/{message_id}/feedback"): {

@@ -11,6 +11,7 @@ from core_service.chat.router import router as chat_router
 from core_service.conversations.router import router as conversations_router
 from core_service.documents.router import router as documents_router
 from core_service.errors import ERROR_RESPONSES
+from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
 from core_service.usage.router import router as usage_router
@@ -28,6 +29,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     chat_router,
     feedback_router,
     analytics_router,
+    evaluations_router,
     auth_router,
     plans_router,
     usage_router,

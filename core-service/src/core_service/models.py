@@ -7,6 +7,7 @@ from core_service.bots.models import Bot  # noqa: F401
 from core_service.conversations.models import Conversation, Message  # noqa: F401
 from core_service.database import Base
 from core_service.documents.models import Chunk, Document  # noqa: F401
+from core_service.evaluations.models import Evaluation  # noqa: F401
 from core_service.jobs.models import Job  # noqa: F401
 from core_service.plans.models import SubscriptionPlan  # noqa: F401
 from core_service.ratelimit.models import RateLimitBucket  # noqa: F401

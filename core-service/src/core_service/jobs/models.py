@@ -20,6 +20,7 @@ class JobKind(StrEnum):
 
     INDEX_DOCUMENT = "index_document"
     DELETE_VECTORS = "delete_vectors"
+    RUN_EVALUATION = "run_evaluation"
 
 
 class JobState(StrEnum):

@@ -13,6 +13,7 @@ from core_service.jobs.models import Job, JobKind, JobOwner, JobState
 
 __all__ = [
     "claim_next_job",
+    "enqueue_evaluation",
     "enqueue_indexing",
     "enqueue_vector_deletion",
     "fail_job",
@@ -78,6 +79,20 @@ async def enqueue_vector_deletion(
 ) -> Job:
     """Delete a document's vectors, or (without ``document_id``) the bot's whole namespace."""
     job = Job(kind=JobKind.DELETE_VECTORS.value, bot_id=bot_id, document_id=document_id)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def enqueue_evaluation(
+    session: AsyncSession, *, bot_id: uuid.UUID, evaluation_id: uuid.UUID
+) -> Job:
+    """Run the evaluation's questions against the bot (written with the evaluation itself)."""
+    job = Job(
+        kind=JobKind.RUN_EVALUATION.value,
+        bot_id=bot_id,
+        payload={"evaluation_id": str(evaluation_id)},
+    )
     session.add(job)
     await session.flush()
     return job

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatsphere_contracts.v1 import DeleteRequest, IndexChunk, UpsertRequest
 from chatsphere_contracts.v1.limits import MAX_IDS_PER_DELETE
 from core_service.agent_client.client import AgentClient
+from core_service.agent_client.exceptions import AgentRejected
 from core_service.blobs.store import BlobStore, bot_prefix, create_blob_store, document_key
 from core_service.bots.configuration import BotConfiguration
 from core_service.bots.models import Bot
@@ -26,6 +27,8 @@ from core_service.documents.chunking import TextChunk, split_text
 from core_service.documents.extraction import ExtractionFailed
 from core_service.documents.kinds import DocumentKind
 from core_service.documents.models import Chunk, Document, DocumentStage
+from core_service.evaluations import service as evaluations_service
+from core_service.evaluations.schemas import QuestionResult
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
 from core_service.worker.extraction import SandboxLimits, extract_in_child
@@ -77,8 +80,53 @@ async def handle_job(context: JobContext, job: Job) -> None:
         await _index_document(context, job, job.document_id)
     elif job.kind == JobKind.DELETE_VECTORS.value:
         await _delete_vectors(context, job)
+    elif job.kind == JobKind.RUN_EVALUATION.value:
+        await _run_evaluation(context, job, uuid.UUID(job.payload["evaluation_id"]))
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
+
+
+async def _run_evaluation(context: JobContext, job: Job, evaluation_id: uuid.UUID) -> None:
+    """Ask each question with the bot's configuration now; no message is stored or counted.
+
+    A retry (the agent was down) asks every question again: results are written only at the end.
+    """
+    async with context.sessionmaker() as session, session.begin():
+        run = await evaluations_service.start_run(session, evaluation_id=evaluation_id)
+    if run is None:
+        await _finish(context, job)  # the evaluation or its bot is gone, or it is done
+        return
+    results: list[QuestionResult] = []
+    try:
+        for question in run.questions:
+            if not await context.renew_lease():
+                raise LeaseLost
+            answer = await context.agent.chat(run.request_for(question))
+            results.append(evaluations_service.score(question, answer))
+    except AgentRejected as refusal:
+        await _end_evaluation(context, job, evaluation_id, error=refusal.detail)
+        return
+    await _end_evaluation(context, job, evaluation_id, results=results)
+
+
+async def _end_evaluation(
+    context: JobContext,
+    job: Job,
+    evaluation_id: uuid.UUID,
+    *,
+    results: list[QuestionResult] | None = None,
+    error: str | None = None,
+) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
+            raise LeaseLost
+        if results is None:
+            reason = error or "The assistant refused a question."
+            await evaluations_service.fail_run(session, evaluation_id=evaluation_id, reason=reason)
+        else:
+            await evaluations_service.finish_run(
+                session, evaluation_id=evaluation_id, results=results
+            )
 
 
 async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID) -> None:

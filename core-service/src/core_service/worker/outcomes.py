@@ -1,8 +1,11 @@
-"""Giving up on a job: the document learns why, the job stays for inspection."""
+"""Giving up on a job: the document or evaluation learns why, the job stays for inspection."""
+
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.documents import service as documents_service
+from core_service.evaluations import service as evaluations_service
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
 
@@ -10,7 +13,7 @@ __all__ = ["give_up"]
 
 
 async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: str) -> bool:
-    """Mark the job failed and, for indexing, its document ``error`` with ``reason``.
+    """Mark the job failed and its document or evaluation ``error`` with ``reason``.
 
     False, changing nothing, when ``worker_id`` no longer holds the job: the document is
     another worker's business then.
@@ -19,4 +22,7 @@ async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: st
         return False
     if job.kind == JobKind.INDEX_DOCUMENT.value and job.document_id is not None:
         await documents_service.mark_failed(session, document_id=job.document_id, reason=reason)
+    elif job.kind == JobKind.RUN_EVALUATION.value:
+        evaluation_id = uuid.UUID(job.payload["evaluation_id"])
+        await evaluations_service.fail_run(session, evaluation_id=evaluation_id, reason=reason)
     return True

@@ -1,0 +1,1 @@
+"""Evaluations: a bot's question set run against its current configuration, in the background."""
