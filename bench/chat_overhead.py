@@ -38,7 +38,12 @@ def _prepare(platform: Platform) -> tuple[str, str]:
     with httpx.Client(base_url=platform.core.url, headers=platform.user_headers, timeout=60) as c:
         bot = c.post("/api/v1/bots", json={"name": "bench"}).raise_for_status().json()
         for name, text in corpus.items():
-            c.post(f"/api/v1/bots/{bot['id']}/documents/text", json={"name": name, "content": text})
+            added = c.post(
+                f"/api/v1/bots/{bot['id']}/documents/text", json={"name": name, "content": text}
+            )
+            # A refused document would never be ready: fail here rather than wait for it.
+            if added.status_code != 202:
+                raise RuntimeError(f"adding {name!r} answered {added.status_code}: {added.text}")
         conversation = c.post(f"/api/v1/bots/{bot['id']}/conversations", json={"title": "bench"})
         conversation_id = conversation.raise_for_status().json()["id"]
     wait_until_documents_ready(platform.core.url, platform.user_headers, bot["id"], len(corpus))
