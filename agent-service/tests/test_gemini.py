@@ -49,11 +49,47 @@ async def test_embeddings_are_batched_by_100_with_the_documented_fields(
     assert (body.model, body.dimensions, len(body.vectors)) == ("gemini-embedding-001", 768, 250)
     assert abs(sum(x * x for x in body.vectors[0]) - 1.0) < 1e-4
     sent = requests_to(httpx_mock, EMBED_URL)
-    assert [len(request["requests"]) for request in sent] == [100, 100, 50]
+    assert sorted(len(request["requests"]) for request in sent) == [50, 100, 100]
     first = sent[0]["requests"][0]
     assert first["model"] == "models/gemini-embedding-001"
     assert first["taskType"] == "RETRIEVAL_DOCUMENT"
     assert first["outputDimensionality"] == 768
+
+
+async def test_a_large_request_sends_its_batches_together_within_the_bound(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
+) -> None:
+    in_flight, most = 0, 0
+
+    async def slow_batch(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return batch_embed(request)
+
+    httpx_mock.add_callback(slow_batch, url=EMBED_URL, is_reusable=True)
+    texts = [f"passage number {n}" for n in range(256)]
+    async with client_with(**GEMINI, embedding_batch_size=20, embedding_concurrency=3) as client:
+        response = await client.post("/v1/embeddings", json={"texts": texts}, headers=auth)
+    vectors = v1.EmbeddingsResponse.model_validate(response.json()).vectors
+    assert most == 3
+    # The answers keep the order of the texts although the batches ran at once.
+    expected = FAKE_MODEL.embed_sync([texts[0], texts[255]])
+    assert [round(vectors[0][i] - float(expected[0][i]), 4) for i in range(5)] == [0.0] * 5
+    assert [round(vectors[255][i] - float(expected[1][i]), 4) for i in range(5)] == [0.0] * 5
+
+
+async def test_a_configured_base_url_receives_the_calls(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
+) -> None:
+    gateway = "http://127.0.0.1:9911/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    httpx_mock.add_callback(batch_embed, url=gateway)
+    async with client_with(**GEMINI, gemini_base_url="http://127.0.0.1:9911") as client:
+        response = await client.post("/v1/embeddings", json={"texts": ["hello"]}, headers=auth)
+    assert response.status_code == 200
+    assert len(httpx_mock.get_requests(url=gateway)) == 1
 
 
 async def test_index_and_retrieve_use_document_and_query_task_types(

@@ -134,6 +134,13 @@ class Settings(ServiceSettings):
     gemini_chat_model: str = "gemini-2.5-flash"
     gemini_embedding_model: str = "gemini-embedding-001"
     gemini_embedding_dimensions: Literal[768, 1536] = 768
+    gemini_base_url: str | None = Field(
+        default=None,
+        description="Unset: Google's endpoint. Set for a proxy, a regional gateway or a stub.",
+    )
+    embedding_concurrency: int = Field(
+        default=4, ge=1, le=32, description="Embedding batches of one request sent at once."
+    )
 
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_api_key: SecretStr | None = None

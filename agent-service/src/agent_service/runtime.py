@@ -50,6 +50,8 @@ def _provider_embedder(settings: Settings) -> Embedder:
             dimensions=settings.gemini_embedding_dimensions,
             policy=CallPolicy.from_settings(settings),
             batch_size=settings.embedding_batch_size,
+            base_url=settings.gemini_base_url,
+            concurrency=settings.embedding_concurrency,
         )
     if settings.embedder is EmbedderKind.LOCAL:
         from agent_service.ingestion.local import LocalEmbedder  # noqa: PLC0415 - optional extra

@@ -67,6 +67,7 @@ class ChatModelFactory:
                 # The adapter passes this on as google-genai's attempts, which count the first.
                 max_retries=settings.provider_max_retries + 1,
                 callbacks=[self._metrics],
+                base_url=settings.gemini_base_url,
                 client_args=gemini_client_args(),
             )
         return ChatOpenAI(

@@ -1,5 +1,6 @@
 """Gemini embeddings through langchain-google-genai, batched within the API's limit."""
 
+import asyncio
 from collections.abc import Sequence
 from functools import partial
 
@@ -28,13 +29,19 @@ class GeminiEmbedder:
         dimensions: int,
         policy: CallPolicy,
         batch_size: int = GEMINI_MAX_BATCH,
+        base_url: str | None = None,
+        concurrency: int = 4,
     ) -> None:
         self._client = GoogleGenerativeAIEmbeddings(
             model=model,
             google_api_key=api_key,
             output_dimensionality=dimensions,
+            base_url=base_url,
             client_args=gemini_client_args(),
         )
+        # Batches wait on the network, not on us: a large document's batches go out together,
+        # bounded so that one document does not take the provider's whole rate allowance.
+        self._concurrency = asyncio.Semaphore(concurrency)
         self._model = model
         self._dimensions = dimensions
         self._policy = policy
@@ -52,11 +59,17 @@ class GeminiEmbedder:
 
     async def embed_documents(self, texts: Sequence[str]) -> Matrix:
         """One request per batch of at most 100 texts, each retried on 429/5xx."""
-        rows: list[list[float]] = []
-        for start in range(0, len(texts), self._batch_size):
-            batch = list(texts[start : start + self._batch_size])
-            rows.extend(await self._policy.call(partial(self._embed_batch, batch)))
+        batches = [
+            list(texts[start : start + self._batch_size])
+            for start in range(0, len(texts), self._batch_size)
+        ]
+        answers = await asyncio.gather(*(self._bounded_batch(batch) for batch in batches))
+        rows = [row for answer in answers for row in answer]
         return _normalised(rows, self._dimensions)
+
+    async def _bounded_batch(self, batch: list[str]) -> list[list[float]]:
+        async with self._concurrency:
+            return await self._policy.call(partial(self._embed_batch, batch))
 
     async def embed_query(self, text: str) -> Matrix:
         """The query vector (task type ``RETRIEVAL_QUERY``)."""
