@@ -58,7 +58,7 @@ def running_platform(
         env["CORE_AGENT_URL"] = agent.url
         core = stack.enter_context(uvicorn_service("core", "core_service.main:create_app", env))
         process = stack.enter_context(_worker_process(env))
-        headers = _sign_up(core.url, database.url_for("bench_core"))
+        headers = sign_up(core.url, database.url_for("bench_core"), "bench")
         yield Platform(
             core=core, agent=agent, worker=process, agent_key=agent_key, user_headers=headers
         )
@@ -89,12 +89,13 @@ def _base_env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def _sign_up(core_url: str, dsn: str) -> dict[str, str]:
-    credentials = {"username": "bench", "email": "bench@example.com", "password": PASSWORD}
+def sign_up(core_url: str, dsn: str, username: str) -> dict[str, str]:
+    """A new enterprise-plan user's authorisation headers."""
+    credentials = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
     with httpx.Client(base_url=core_url, timeout=30) as client:
         client.post("/api/v1/auth/register", json=credentials).raise_for_status()
-        set_plan(dsn, username="bench", plan="enterprise")
-        login = client.post("/api/v1/auth/login", data={"username": "bench", "password": PASSWORD})
+        set_plan(dsn, username=username, plan="enterprise")
+        login = client.post("/api/v1/auth/login", data={"username": username, "password": PASSWORD})
         return {"Authorization": f"Bearer {login.raise_for_status().json()['access_token']}"}
 
 

@@ -2,9 +2,9 @@
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chatsphere_kit.settings import Environment, ServiceSettings
@@ -19,6 +19,8 @@ __all__ = [
     "VectorStoreKind",
     "get_settings",
 ]
+
+_GEMINI_DIMENSIONS = frozenset({768, 1536})
 
 DEVELOPMENT_API_KEY = "development-only-agent-key"  # noqa: S105 - a documented development default
 """Accepted outside production while no service keys are configured (core's default key)."""
@@ -133,7 +135,7 @@ class Settings(ServiceSettings):
     google_api_key: SecretStr | None = None
     gemini_chat_model: str = "gemini-2.5-flash"
     gemini_embedding_model: str = "gemini-embedding-001"
-    gemini_embedding_dimensions: Literal[768, 1536] = 768
+    gemini_embedding_dimensions: int = Field(default=768, description="768 or 1536.")
     gemini_base_url: str | None = Field(
         default=None,
         description="Unset: Google's endpoint. Set for a proxy, a regional gateway or a stub.",
@@ -150,6 +152,14 @@ class Settings(ServiceSettings):
     provider_timeout_s: float = Field(default=60.0, gt=0)
     provider_max_retries: int = Field(default=3, ge=0, le=10)
     provider_retry_backoff_s: float = Field(default=0.5, ge=0.0, le=30.0)
+
+    @field_validator("gemini_embedding_dimensions")
+    @classmethod
+    def _a_dimension_gemini_offers(cls, value: int) -> int:
+        # A Literal[768, 1536] would refuse the string "768" that the environment gives.
+        if value not in _GEMINI_DIMENSIONS:
+            raise ValueError("must be 768 or 1536")
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_settings(self) -> Self:
