@@ -9,6 +9,8 @@ BENCHMARKS = (
     "api_overhead",
     "chat_overhead",
     "ingestion",
+    "paced_ingestion",
+    "fairness",
     "retrieval_scale",
     "retrieval_quality",
     "answer_quality",

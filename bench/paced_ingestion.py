@@ -103,10 +103,14 @@ def _run(platform: Platform, stub: EmbeddingStub, dsn: str, texts: list[str]) ->
     calls_before = stub.calls
     started = time.perf_counter()
     upload_all(platform.core.url, platform.user_headers, bot_id, texts)
+    uploaded = time.perf_counter() - started
     wait_for_ready(dsn, bot_id, len(texts), timeout_s=60 + 5 * len(texts) * LATENCY_S)
     elapsed = time.perf_counter() - started
     return {
         "seconds": round(elapsed, 2),
+        # Uploads and processing overlap; when the uploads end near the last ready document,
+        # the upload path rather than the pipeline set the pace.
+        "upload_seconds": round(uploaded, 2),
         "documents_per_s": round(len(texts) / elapsed, 2),
         "calls_per_document": round((stub.calls - calls_before) / len(texts), 3),
         "most_calls_in_flight": stub.most_in_flight,
@@ -128,12 +132,13 @@ def main() -> None:
             ratio = round(run["documents_per_s"] / ideal, 3)
             results[str(concurrency)] = {**run, "ideal_per_s": round(ideal, 2), "ratio": ratio}
             rows.append(
-                [concurrency, run["seconds"], run["documents_per_s"], round(ideal, 2), ratio]
-                + [run["calls_per_document"], run["most_calls_in_flight"]]
+                [concurrency, run["upload_seconds"], run["seconds"], run["documents_per_s"]]
+                + [round(ideal, 2), ratio, run["calls_per_document"], run["most_calls_in_flight"]]
             )
     print_table(
         f"Ingestion with a {LATENCY_S * 1000:.0f} ms embedder: {DOCUMENTS} documents x 5 KB",
-        ["worker concurrency", "s", "docs/s", "ideal docs/s", "ratio", "calls/doc", "most"],
+        ["worker concurrency", "uploads s", "s", "docs/s", "ideal docs/s", "ratio"]
+        + ["calls/doc", "most in flight"],
         rows,
     )
     met = all(result["ratio"] >= TARGET for result in results.values())

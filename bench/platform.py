@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench.harness import RESULTS, ROOT, Service, set_plan, uvicorn_service
+from bench.harness import RESULTS, ROOT, Service, set_plan, uvicorn_service, wait_until_ready
 from core_service.migrate import upgrade_to_head
 from testsupport.postgres import PostgresServer
+from testsupport.service_process import free_port
 
 PASSWORD = "bench-pass-123"  # noqa: S105 - a throwaway benchmark account
 
@@ -66,15 +67,19 @@ def running_platform(
 
 @contextmanager
 def _worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The worker, started: a measurement must not include its start-up (seconds on a busy
+    machine), so its metrics port answering is the sign that it polls the outbox."""
     log = open(RESULTS / "worker.log", "wb")  # noqa: SIM115 - closed below
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own module
         [sys.executable, "-m", "core_service.worker"],
-        env={**_base_env(), **env},
+        env={**_base_env(), **env, "CORE_WORKER_METRICS_PORT": str(port)},
         stdout=log,
         stderr=log,
         cwd=ROOT,
     )
     try:
+        wait_until_ready(Service("worker", f"http://127.0.0.1:{port}", process), "/metrics")
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
