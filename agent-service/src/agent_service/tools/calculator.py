@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from langchain_core.tools import BaseTool, tool
 
+from chatsphere_contracts.v1 import ToolName
+
 __all__ = ["CalculatorError", "calculate", "calculator_tool"]
 
 _MAX_EXPRESSION_CHARS = 200
@@ -78,7 +80,7 @@ def _bounded(value: float) -> float:
     return value
 
 
-@tool("calculator")
+@tool(ToolName.CALCULATOR.value)
 def _calculator(expression: str) -> str:
     """Evaluate an arithmetic expression such as '(12.5 * 4) / 3' or 'sqrt(2) ** 3'."""
     try:

@@ -7,10 +7,11 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.store import StoredMatch
+from chatsphere_contracts.v1 import ToolName
 
 __all__ = ["SearchLog", "search_tool"]
 
-SEARCH_TOOL_NAME = "search_documents"
+SEARCH_TOOL_NAME = ToolName.SEARCH_DOCUMENTS.value
 
 
 @dataclass

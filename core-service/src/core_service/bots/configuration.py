@@ -12,6 +12,7 @@ from chatsphere_contracts.v1 import (
     StorableText,
     StrictFloat,
     StrictInt,
+    ToolName,
 )
 
 __all__ = [
@@ -27,9 +28,8 @@ DEFAULT_SYSTEM_PROMPT = (
     "and say so when the documents do not contain the answer."
 )
 
-# The tools of the agent's 'react' chain, by the names the agent gives them. An unknown name
-# used to leave the model with no tools at all, silently; it is refused instead.
-KNOWN_TOOLS = ("calculator", "search_documents")
+# An unknown tool name used to leave the model with no tools at all, silently; it is refused.
+KNOWN_TOOLS = tuple(tool.value for tool in ToolName)
 
 
 def _known_tools(names: list[str] | None) -> list[str] | None:

@@ -16,6 +16,7 @@ from chatsphere_contracts.v1.chat import (
     Citation,
     HistoryMessage,
     TokenUsage,
+    ToolName,
 )
 from chatsphere_contracts.v1.embeddings import EmbeddingsRequest, EmbeddingsResponse
 from chatsphere_contracts.v1.errors import ErrorBody, FieldError
@@ -96,6 +97,7 @@ __all__ = [
     "StrictFloat",
     "StrictInt",
     "TokenUsage",
+    "ToolName",
     "UpsertRequest",
     "UpsertResponse",
     "format_sse",

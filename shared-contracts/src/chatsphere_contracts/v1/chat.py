@@ -27,6 +27,7 @@ __all__ = [
     "Citation",
     "HistoryMessage",
     "TokenUsage",
+    "ToolName",
 ]
 
 
@@ -35,6 +36,13 @@ class ChatRole(StrEnum):
 
     USER = "user"
     ASSISTANT = "assistant"
+
+
+class ToolName(StrEnum):
+    """The tools of the agent's ``react`` chain: the names the agent gives them and core checks."""
+
+    CALCULATOR = "calculator"
+    SEARCH_DOCUMENTS = "search_documents"
 
 
 class AgentType(StrEnum):
