@@ -40,6 +40,10 @@ format: install
 
 typecheck:
 	$(UV) run --frozen mypy $(PACKAGES) service-kit/tests scripts testsupport bench conftest.py
+	# Each service's tests are checked on their own: both folders have a conftest module.
+	$(UV) run --frozen mypy core-service/tests
+	$(UV) run --frozen mypy agent-service/tests
+	$(UV) run --frozen mypy shared-contracts/tests tests
 
 pytest:
 	$(UV) run --frozen pytest -m "not deep"

@@ -105,7 +105,7 @@ REFUSED_BY_DESIGN = {
 }
 
 
-def _excluded(case: schemathesis.Case) -> list[Any]:
+def _excluded(case: schemathesis.Case[Any]) -> list[Any]:
     return [positive_data_acceptance] if case.operation.path in REFUSED_BY_DESIGN else []
 
 
@@ -113,7 +113,7 @@ def _excluded(case: schemathesis.Case) -> list[Any]:
 @core_api.parametrize()
 @EXAMPLES
 def test_core_api_conforms_to_its_schema(
-    case: schemathesis.Case, core_service: ServiceProcess, core_headers: dict[str, str]
+    case: schemathesis.Case[Any], core_service: ServiceProcess, core_headers: dict[str, str]
 ) -> None:
     case.call_and_validate(
         base_url=core_service.base_url,
@@ -127,7 +127,7 @@ def test_core_api_conforms_to_its_schema(
 @agent_api.parametrize()
 @EXAMPLES
 def test_agent_api_conforms_to_its_schema(
-    case: schemathesis.Case, agent_service: ServiceProcess
+    case: schemathesis.Case[Any], agent_service: ServiceProcess
 ) -> None:
     headers = {"Authorization": f"Bearer {AGENT_KEY}"}
     case.call_and_validate(

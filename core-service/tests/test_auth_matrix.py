@@ -53,7 +53,7 @@ async def _answers(
 ) -> dict[tuple[str, str], tuple[int, str]]:
     answers = {}
     for method, path in _authenticated_operations(app):
-        body = None if method in {"GET", "DELETE"} else {}
+        body: dict[str, object] | None = None if method in {"GET", "DELETE"} else {}
         response = await client.request(method, _concrete(path), json=body, headers=user.headers)
         answers[method, path] = (response.status_code, response.json().get("error", ""))
     return answers

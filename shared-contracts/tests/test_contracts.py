@@ -139,11 +139,19 @@ def test_text_that_postgres_cannot_store_is_refused(text: str) -> None:
 
 
 def test_metadata_is_flat_and_storable() -> None:
-    flat = {"document_name": "é", "chunk_index": 3, "score": 0.5, "draft": False, "tags": ["a"]}
+    flat: dict[str, bool | int | float | str | list[str]] = {
+        "document_name": "é",
+        "chunk_index": 3,
+        "score": 0.5,
+        "draft": False,
+        "tags": ["a"],
+    }
     assert v1.IndexChunk(id="c", document_id="d", text="t", metadata=flat).metadata == flat
     for refused in ({"k": {"nested": 1}}, {"k": None}, {"k": "a\x00"}, {"bad\x00key": 1}, {"": 1}):
         with pytest.raises(ValidationError):
-            v1.IndexChunk(id="c", document_id="d", text="t", metadata=refused)
+            v1.IndexChunk.model_validate(
+                {"id": "c", "document_id": "d", "text": "t", "metadata": refused}
+            )
 
 
 @pytest.mark.parametrize(
