@@ -14,6 +14,7 @@ from core_service.config import Settings
 from core_service.main import create_app
 from core_service.worker.runner import Worker
 from testsupport.agent_inprocess import AgentHarness
+from testsupport.asgi import started_client
 from testsupport.core_users import SignedUpUser
 
 __all__ = [
@@ -98,10 +99,8 @@ async def core_client_with_agent(
     """
     transport = agent.transport if in_front is None else in_front(agent.transport)
     app = create_app(settings, agent_transport=transport)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
-            yield client
+    async with started_client(app, base_url="http://core.test") as client:
+        yield client
 
 
 def make_worker(app: FastAPI, settings: Settings, *, worker_id: str, **overrides: Any) -> Worker:

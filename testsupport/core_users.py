@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
+from testsupport.asgi import started_client
 
 __all__ = ["SignedUpUser", "core_client_for", "plans_restored", "signup"]
 
@@ -74,11 +75,8 @@ async def signup(
 @asynccontextmanager
 async def core_client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A started core app built with ``settings`` and a client talking to it in-process."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
-            yield client
+    async with started_client(create_app(settings), base_url="http://core.test") as client:
+        yield client
 
 
 _PLAN_COLUMNS = (

@@ -15,6 +15,7 @@ from agent_service.config import DEVELOPMENT_API_KEY, Environment, Settings
 from agent_service.database import plain_dsn
 from agent_service.main import create_app
 from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
+from testsupport.asgi import started_client
 from testsupport.postgres import PostgresServer
 
 
@@ -44,8 +45,7 @@ async def agent_app(agent_settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def agent_client(agent_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client that talks to the agent app in-process."""
-    transport = httpx.ASGITransport(app=agent_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
+    async with started_client(agent_app, base_url="http://agent.test", lifespan=False) as client:
         yield client
 
 
@@ -95,12 +95,7 @@ def client_with(agent_settings: Settings) -> ClientFactory:
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
         settings = Settings.model_validate({**agent_settings.model_dump(), **overrides})
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agent.test"
-            ) as client:
-                yield client
+        async with started_client(create_app(settings), base_url="http://agent.test") as client:
+            yield client
 
     return start

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from agent_service.config import DEVELOPMENT_API_KEY, Environment, ServiceKey, Settings
 from agent_service.main import create_app
+from testsupport.asgi import started_client
 
 CORE_KEY = "core-secret-key-for-tests"
 OPS_KEY = "ops-secret-key-for-tests"
@@ -25,10 +26,8 @@ async def keyed_client(agent_settings: Settings) -> AsyncIterator[httpx.AsyncCli
         ServiceKey(name="ops", sha256=_digest(OPS_KEY).upper()),
     ]
     app = create_app(agent_settings.model_copy(update={"api_keys": keys}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
-            yield client
+    async with started_client(app, base_url="http://agent.test") as client:
+        yield client
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -85,10 +84,8 @@ async def test_namespace_prefixes_match_whole_segments(
     key = ServiceKey(name="team", sha256=_digest(OPS_KEY), namespace_prefixes=["team", "bot-"])
     app = create_app(agent_settings.model_copy(update={"api_keys": [key]}))
     body = {"namespace": namespace, "query": "anything"}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
-            response = await client.post("/v1/retrieve", json=body, headers=_bearer(OPS_KEY))
+    async with started_client(app, base_url="http://agent.test") as client:
+        response = await client.post("/v1/retrieve", json=body, headers=_bearer(OPS_KEY))
     assert response.status_code == (200 if allowed else 403), response.text
 
 

@@ -8,6 +8,7 @@ import httpx
 
 from agent_service.config import Environment, Settings
 from agent_service.main import create_app
+from testsupport.asgi import started_client
 from testsupport.postgres import start_embedded_postgres, stop_embedded_postgres
 
 
@@ -27,14 +28,12 @@ async def test_readyz_is_503_quickly_once_the_database_stops(tmp_path: Path) -> 
     server = await asyncio.to_thread(start_embedded_postgres, tmp_path / "pg")
     settings = Settings(environment=Environment.TEST, database_url=server.get_uri("postgres"))  # type: ignore[attr-defined]
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
-            assert (await client.get("/readyz")).status_code == 200
-            await asyncio.to_thread(stop_embedded_postgres, server)
-            started = time.monotonic()
-            response = await client.get("/readyz")
-            elapsed = time.monotonic() - started
+    async with started_client(app, base_url="http://agent.test") as client:
+        assert (await client.get("/readyz")).status_code == 200
+        await asyncio.to_thread(stop_embedded_postgres, server)
+        started = time.monotonic()
+        response = await client.get("/readyz")
+        elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "failing"
     assert elapsed < 5

@@ -7,6 +7,7 @@ import pytest
 
 from agent_service.config import Settings
 from agent_service.main import create_app
+from testsupport.asgi import started_client
 
 
 @pytest.fixture
@@ -19,10 +20,8 @@ async def tight_client(agent_settings: Settings) -> AsyncIterator[httpx.AsyncCli
         "max_request_body_bytes": 4096,
     }
     app = create_app(agent_settings.model_copy(update=limits))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
-            yield client
+    async with started_client(app, base_url="http://agent.test") as client:
+        yield client
 
 
 @pytest.mark.parametrize(

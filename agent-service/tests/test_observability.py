@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent_service.config import DEVELOPMENT_API_KEY, ChatProviderKind, Settings
 from agent_service.main import create_app
+from testsupport.asgi import started_client
 from testsupport.otlp_collector import running_otlp_collector
 from testsupport.stub_openai import running_slow_chat_server
 
@@ -46,23 +47,19 @@ async def test_provider_metrics_after_indexing_and_a_streamed_chat(
             update={"chat_provider": ChatProviderKind.OPENAI, "openai_base_url": model.base_url}
         )
         app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            headers = {"Authorization": f"Bearer {DEVELOPMENT_API_KEY}"}
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agent", headers=headers
-            ) as client:
-                before = _samples((await client.get("/metrics")).text)
-                namespace = f"bot-{uuid.uuid4()}"
-                chunk = {"id": str(uuid.uuid4()), "document_id": str(uuid.uuid4()), "text": "Tea"}
-                upserted = await client.post(
-                    "/v1/index/upsert", json={"namespace": namespace, "chunks": [chunk]}
-                )
-                assert upserted.status_code == 200, upserted.text
-                chat = {"namespace": namespace, "message": "What about tea?"}
-                streamed = await client.post("/v1/chat/stream", json=chat)
-                assert streamed.status_code == 200, streamed.text
-                after = _samples((await client.get("/metrics")).text)
+        headers = {"Authorization": f"Bearer {DEVELOPMENT_API_KEY}"}
+        async with started_client(app, base_url="http://agent", headers=headers) as client:
+            before = _samples((await client.get("/metrics")).text)
+            namespace = f"bot-{uuid.uuid4()}"
+            chunk = {"id": str(uuid.uuid4()), "document_id": str(uuid.uuid4()), "text": "Tea"}
+            upserted = await client.post(
+                "/v1/index/upsert", json={"namespace": namespace, "chunks": [chunk]}
+            )
+            assert upserted.status_code == 200, upserted.text
+            chat = {"namespace": namespace, "message": "What about tea?"}
+            streamed = await client.post("/v1/chat/stream", json=chat)
+            assert streamed.status_code == 200, streamed.text
+            after = _samples((await client.get("/metrics")).text)
 
     def delta(name: str, **labels: str) -> float:
         key = (name, frozenset(labels.items()))
@@ -84,11 +81,9 @@ async def test_traces_follow_the_callers_traceparent_and_reach_the_collector(
             update={"otel_exporter_otlp_endpoint": collector.endpoint}
         )
         app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
-                headers = {"traceparent": INCOMING_TRACEPARENT}
-                assert (await client.get("/openapi.json", headers=headers)).status_code == 200
+        async with started_client(app, base_url="http://agent") as client:
+            headers = {"traceparent": INCOMING_TRACEPARENT}
+            assert (await client.get("/openapi.json", headers=headers)).status_code == 200
         spans = [span for span in collector.spans if span.trace_id == TRACE_ID]
     assert {span.service for span in spans} == {"agent-service"}
     assert any(span.parent_span_id == "b7ad6b7169203331" for span in spans)

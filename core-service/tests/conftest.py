@@ -13,6 +13,7 @@ from core_service.main import create_app
 from core_service.migrate import upgrade_to_head_async
 from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness, running_agent
+from testsupport.asgi import started_client
 from testsupport.postgres import PostgresServer
 
 # Tables whose rows come from migrations (seed data) and must survive between tests.
@@ -73,8 +74,7 @@ async def core_app(core_settings: Settings, core_db: AsyncEngine) -> AsyncIterat
 @pytest.fixture
 async def core_client(core_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client that talks to the core app in-process."""
-    transport = httpx.ASGITransport(app=core_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+    async with started_client(core_app, base_url="http://core.test", lifespan=False) as client:
         yield client
 
 
@@ -109,6 +109,5 @@ async def content_app(
 @pytest.fixture
 async def content_client(content_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on ``content_app``."""
-    transport = httpx.ASGITransport(app=content_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+    async with started_client(content_app, base_url="http://core.test", lifespan=False) as client:
         yield client

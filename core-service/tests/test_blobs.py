@@ -17,6 +17,7 @@ from core_service.blobs.store import BlobStore, PostgresBlobStore, create_blob_s
 from core_service.config import Settings
 from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness
+from testsupport.asgi import started_client
 from testsupport.core_content import create_bot, drain, make_pdf, make_worker, upload
 from testsupport.core_users import signup
 from testsupport.service_process import free_port
@@ -112,8 +113,7 @@ async def test_s3_original_is_downloaded_reindexed_and_deleted_with_its_document
     app, settings = s3_app
     store = create_blob_store(settings)
     sessions = async_sessionmaker(core_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+    async with started_client(app, base_url="http://core.test", lifespan=False) as client:
         user = await signup(client)
         bot = await create_bot(client, user)
         pdf = make_pdf("Moonlight guides the moths.")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core_service.config import Settings
 from core_service.main import create_app
 from testsupport.agent_inprocess import AgentHarness, count_vectors
+from testsupport.asgi import started_client
 from testsupport.core_content import core_client_with_agent, create_bot, drain, make_worker, upload
 from testsupport.core_users import SignedUpUser, plans_restored, signup
 from testsupport.hostile_files import pdf_of_shared_heavy_stream
@@ -44,10 +45,8 @@ async def hooked(
     """A core app whose agent calls pass through ``OnFirstUpsert``."""
     front = OnFirstUpsert(agent.transport)
     app = create_app(core_settings, agent_transport=front)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
-            yield app, client, front
+    async with started_client(app, base_url="http://core.test") as client:
+        yield app, client, front
 
 
 async def _text_document(

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from core_service.config import Environment, Settings
 from core_service.main import create_app
+from testsupport.asgi import started_client
 from testsupport.postgres import start_embedded_postgres, stop_embedded_postgres
 
 
@@ -30,14 +31,12 @@ async def test_readyz_is_503_quickly_once_the_database_stops(tmp_path: Path) -> 
     server = await asyncio.to_thread(start_embedded_postgres, tmp_path / "pg")
     url = server.get_uri("postgres").replace("postgresql://", "postgresql+asyncpg://")  # type: ignore[attr-defined]
     app = create_app(Settings(environment=Environment.TEST, database_url=url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
-            assert (await client.get("/readyz")).status_code == 200
-            await asyncio.to_thread(stop_embedded_postgres, server)
-            started = time.monotonic()
-            response = await client.get("/readyz")
-            elapsed = time.monotonic() - started
+    async with started_client(app, base_url="http://core.test") as client:
+        assert (await client.get("/readyz")).status_code == 200
+        await asyncio.to_thread(stop_embedded_postgres, server)
+        started = time.monotonic()
+        response = await client.get("/readyz")
+        elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert response.json() == {"status": "failing", "checks": {"database": "failing"}}
     assert elapsed < 5
@@ -65,8 +64,7 @@ def _app_with_echo_route(settings: Settings) -> FastAPI:
 
 async def test_invalid_json_is_422_with_the_error_body(core_settings: Settings) -> None:
     app = _app_with_echo_route(core_settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+    async with started_client(app, base_url="http://core.test", lifespan=False) as client:
         malformed = await client.post(
             "/echo", content=b'{"name": ', headers={"content-type": "application/json"}
         )
@@ -83,8 +81,7 @@ async def test_invalid_json_is_422_with_the_error_body(core_settings: Settings) 
 async def test_oversized_json_body_is_413(core_settings: Settings) -> None:
     settings = core_settings.model_copy(update={"max_request_body_bytes": 1024})
     app = _app_with_echo_route(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core.test") as client:
+    async with started_client(app, base_url="http://core.test", lifespan=False) as client:
         response = await client.post("/echo", json={"name": "x" * 5000})
     assert response.status_code == 413
     assert response.json()["error"] == "PayloadTooLarge"

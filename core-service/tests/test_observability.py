@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
+from testsupport.asgi import started_client
 from testsupport.core_content import create_bot
 from testsupport.core_users import signup
 from testsupport.otlp_collector import running_otlp_collector
@@ -37,10 +38,7 @@ async def client_for(core_settings: Settings) -> AsyncIterator[StartClient]:
 
         async def start(**overrides: object) -> httpx.AsyncClient:
             app = create_app(core_settings.model_copy(update=overrides))
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            transport = httpx.ASGITransport(app=app)
-            client = httpx.AsyncClient(transport=transport, base_url="http://core")
-            return await stack.enter_async_context(client)
+            return await stack.enter_async_context(started_client(app, base_url="http://core"))
 
         yield start
 
@@ -209,13 +207,11 @@ async def test_traces_follow_the_callers_traceparent_and_reach_the_collector(
         app = create_app(
             core_settings.model_copy(update={"otel_exporter_otlp_endpoint": collector.endpoint})
         )
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://core") as client:
-                answer = await client.get(
-                    "/openapi.json", headers={"traceparent": INCOMING_TRACEPARENT}
-                )
-                assert answer.status_code == 200
+        async with started_client(app, base_url="http://core") as client:
+            answer = await client.get(
+                "/openapi.json", headers={"traceparent": INCOMING_TRACEPARENT}
+            )
+            assert answer.status_code == 200
         # Leaving the lifespan shut the tracer provider down, which flushed the batch.
         spans = [span for span in collector.spans if span.trace_id == TRACE_ID]
     assert spans, collector.spans

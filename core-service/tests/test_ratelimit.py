@@ -1,5 +1,7 @@
 """Brute-force limits on login and register, per address and per account, across replicas."""
 
+from contextlib import AbstractAsyncContextManager
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -7,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
+from testsupport.asgi import started_client
 from testsupport.core_users import SignedUpUser, core_client_for, signup
 
 LOGIN = "/api/v1/auth/login"
@@ -108,9 +111,10 @@ async def test_ended_windows_are_swept_when_a_new_one_starts(
     assert live == 3
 
 
-def _client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40_000))
-    return httpx.AsyncClient(transport=transport, base_url="http://core.test")
+def _client_from(app: FastAPI, address: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return started_client(
+        app, base_url="http://core.test", client_address=(address, 40_000), lifespan=False
+    )
 
 
 async def test_a_stranger_cannot_lock_the_owner_out(

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from chatsphere_kit.app import install_infrastructure
 from chatsphere_kit.observability.metrics import HttpMetrics, metrics_response
 from chatsphere_kit.settings import ServiceSettings
+from testsupport.asgi import started_client
 
 SMALL_CAP = 4_096
 UPLOAD_CAP = 64_000
@@ -72,8 +73,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         metrics_endpoint=_metrics,
         large_body_routes={UPLOAD_ROUTE: UPLOAD_CAP},
     )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kit.test") as client:
+    async with started_client(app, base_url="http://kit.test", lifespan=False) as client:
         yield client
 
 
