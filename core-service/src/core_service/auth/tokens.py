@@ -2,8 +2,9 @@
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -76,8 +77,11 @@ class VerifiedTokens:
     outlives a password change or a deactivation. Bounded, oldest first out.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, max_entries: int = 10_000, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._max_entries = max_entries
+        self._clock = clock
         self._entries: OrderedDict[str, TokenClaims] = OrderedDict()
 
     def __len__(self) -> int:
@@ -87,7 +91,10 @@ class VerifiedTokens:
         """The claims of a valid token (checked once, then answered from memory until it
         expires); ``InvalidToken`` for anything else."""
         hit = self._entries.get(token)
-        if hit is not None and utcnow().timestamp() < hit.expires_at + settings.jwt_leeway_s:
+        if hit is not None:
+            if self._clock().timestamp() >= hit.expires_at + settings.jwt_leeway_s:
+                del self._entries[token]
+                raise InvalidToken
             self._entries.move_to_end(token)
             return hit
         claims = _verified_claims(settings, token)
