@@ -1,18 +1,18 @@
 """Benchmark 6: answers users can trust, through the agent's real ``/v1`` API.
 
-On the handbook in ``bench/questions/handbook.json``, for each embedder (``hash``; ``local`` when
-its extra is installed) and vector-only against hybrid retrieval:
+On the handbook in ``bench/questions/handbook.json``, for each embedder (``hash``,
+``static``; ``local`` when its extra is installed) and vector-only against hybrid retrieval:
 - follow-up hit@5: the expected passage is among the cited ones when the second question of a
   two-turn pair is asked with its history, against the same question asked alone (the baseline:
   what a chat turn did before it read the conversation);
 - topic change hit@1: a new topic after an old one still finds the new topic first;
 - codes hit@1: identifiers such as ZK-4471, 4471, HTTP/2, v1.2.3;
-- answered rate on on-topic questions and refusal rate on off-topic ones (the ``answered``
-  threshold's calibration).
+- paraphrase hit@5: questions that share no content word with their passage;
+- answered rate on on-topic questions and paraphrases, and refusal rate on off-topic ones (the
+  ``answered`` threshold's calibration).
 """
 
 import asyncio
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from agent_service.config import EmbedderKind, Environment, Settings
-from bench.agent_inprocess import agent_client
+from bench.agent_inprocess import agent_client, measured_embedders
 from bench.harness import embedded_database, print_table, write_result
 
 HANDBOOK = Path(__file__).parent / "questions" / "handbook.json"
@@ -30,11 +30,6 @@ def load_handbook() -> dict[str, Any]:
     """The passages and question sets."""
     handbook: dict[str, Any] = json.loads(HANDBOOK.read_text())
     return handbook
-
-
-def _embedders() -> list[EmbedderKind]:
-    local = importlib.util.find_spec("sentence_transformers") is not None
-    return [EmbedderKind.HASH, *([EmbedderKind.LOCAL] if local else [])]
 
 
 async def _chat(
@@ -87,7 +82,8 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
         {"id": key, "document_id": key, "text": text} for key, text in handbook["passages"].items()
     ]
     async with agent_client(settings) as client:
-        (await client.post("/v1/index/upsert", json={"namespace": namespace, "chunks": chunks}))
+        upsert = {"namespace": namespace, "chunks": chunks}
+        (await client.post("/v1/index/upsert", json=upsert)).raise_for_status()
         with_history, alone = await _follow_up_hits(client, namespace, handbook["follow_ups"])
         changes = 0
         for change in handbook["topic_changes"]:
@@ -97,8 +93,13 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
         codes = 0
         for code in handbook["codes"]:
             codes += (await _retrieved(client, namespace, code["query"]))[:1] == [code["expected"]]
+        paraphrases = 0
+        for paraphrase in handbook["paraphrases"]:
+            found = await _retrieved(client, namespace, paraphrase["question"])
+            paraphrases += paraphrase["expected"] in found
         answered = [
-            (await _chat(client, namespace, q, []))["answered"] for q in handbook["on_topic"]
+            (await _chat(client, namespace, q, []))["answered"]
+            for q in [*handbook["on_topic"], *(p["question"] for p in handbook["paraphrases"])]
         ]
         refused = [
             not (await _chat(client, namespace, q, []))["answered"] for q in handbook["off_topic"]
@@ -111,6 +112,7 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
         "follow_up_alone_hit_at_5": round(alone / pairs, 3),
         "topic_change_hit_at_1": round(changes / len(handbook["topic_changes"]), 3),
         "codes_hit_at_1": round(codes / len(handbook["codes"]), 3),
+        "paraphrase_hit_at_5": round(paraphrases / len(handbook["paraphrases"]), 3),
         "answered_on_topic": round(sum(answered) / len(answered), 3),
         "refused_off_topic": round(sum(refused) / len(refused), 3),
     }
@@ -122,7 +124,7 @@ def main() -> None:
         dsn = database.url_for("bench_answers")
         results = [
             asyncio.run(_evaluate(dsn, embedder, hybrid))
-            for embedder in _embedders()
+            for embedder in measured_embedders()
             for hybrid in (False, True)
         ]
     columns = [
@@ -130,6 +132,7 @@ def main() -> None:
         "follow_up_alone_hit_at_5",
         "topic_change_hit_at_1",
         "codes_hit_at_1",
+        "paraphrase_hit_at_5",
         "answered_on_topic",
         "refused_off_topic",
     ]
@@ -138,7 +141,7 @@ def main() -> None:
         ["embedder", "retrieval", *columns],
         [[r["embedder"], r["retrieval"], *(r[c] for c in columns)] for r in results],
     )
-    if EmbedderKind.LOCAL not in _embedders():
+    if EmbedderKind.LOCAL not in measured_embedders():
         print("local embedder not measured: install the agent's `local` extra to include it")
     write_result("answer_quality", {"results": results, "baseline": "follow-up asked alone"})
 

@@ -1,24 +1,18 @@
 """Benchmark 5: retrieval quality on a public corpus (CPython docstrings) with written questions.
 
-hit@1, hit@5 and MRR for each embedder (``hash``; ``local`` when its extra is installed) and for
-vector-only against hybrid retrieval, all through the agent's real ``/v1`` API.
+hit@1, hit@5 and MRR for each embedder (``hash``, ``static``; ``local`` when its extra is
+installed) and for vector-only against hybrid retrieval, all through the agent's real ``/v1`` API.
 """
 
 import asyncio
-import importlib.util
 from typing import Any
 
 import httpx
 
 from agent_service.config import EmbedderKind, Environment, Settings
-from bench.agent_inprocess import agent_client
+from bench.agent_inprocess import agent_client, measured_embedders
 from bench.corpus import QUESTIONS, documents
 from bench.harness import embedded_database, print_table, write_result
-
-
-def _embedders() -> list[EmbedderKind]:
-    local = importlib.util.find_spec("sentence_transformers") is not None
-    return [EmbedderKind.HASH, *([EmbedderKind.LOCAL] if local else [])]
 
 
 async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str, Any]:
@@ -70,7 +64,7 @@ def main() -> None:
         dsn = database.url_for("bench_quality")
         results = [
             asyncio.run(_evaluate(dsn, embedder, hybrid))
-            for embedder in _embedders()
+            for embedder in measured_embedders()
             for hybrid in (False, True)
         ]
     print_table(
@@ -81,7 +75,7 @@ def main() -> None:
             for r in results
         ],
     )
-    if EmbedderKind.LOCAL not in _embedders():
+    if EmbedderKind.LOCAL not in measured_embedders():
         print("local embedder not measured: install the agent's `local` extra to include it")
     write_result("retrieval_quality", {"results": results, "baseline": "hash / vector-only"})
 

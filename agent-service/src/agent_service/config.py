@@ -32,6 +32,7 @@ class EmbedderKind(StrEnum):
     HASH = "hash"
     GEMINI = "gemini"
     LOCAL = "local"
+    STATIC = "static"
 
 
 # Calibrated on bench/questions (on-topic, paraphrased and off-topic questions): the lowest
@@ -40,6 +41,7 @@ class EmbedderKind(StrEnum):
 EMBEDDER_MIN_SIMILARITY: dict[EmbedderKind, float] = {
     EmbedderKind.HASH: 0.3,
     EmbedderKind.LOCAL: 0.35,
+    EmbedderKind.STATIC: 0.4,
     EmbedderKind.GEMINI: 0.6,
 }
 

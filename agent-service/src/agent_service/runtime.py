@@ -53,6 +53,11 @@ def _provider_embedder(settings: Settings) -> Embedder:
             base_url=settings.gemini_base_url,
             concurrency=settings.embedding_concurrency,
         )
+    if settings.embedder is EmbedderKind.STATIC:
+        # Imported when chosen: the other embedders' start-up does not pay for model2vec.
+        from agent_service.ingestion.static import StaticEmbedder  # noqa: PLC0415
+
+        return StaticEmbedder()
     if settings.embedder is EmbedderKind.LOCAL:
         from agent_service.ingestion.local import LocalEmbedder  # noqa: PLC0415 - optional extra
 

@@ -22,7 +22,7 @@ from agent_service.generation.answers import (
     numbered_passages,
     usage_of,
 )
-from agent_service.generation.extractive import EXTRACTIVE_MODEL, extract_answer
+from agent_service.generation.extractive import EXTRACTIVE_MODEL, extract_answer, quote_lead
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.store import StoredMatch
 from chatsphere_contracts.v1 import ChatRequest, ChatRole, TokenUsage
@@ -109,6 +109,8 @@ async def extractive_answer_stream(
         # A follow-up may share no word with the sentence that answers it ("and when is it
         # skipped?" against "The backup is skipped when ..."): read it with its context.
         answer = extract_answer(f"{request.message} {context}", passages)
+    if not answer.citations and passages:
+        answer = quote_lead(max(passages, key=lambda passage: passage.similarity or 0.0))
     for piece in _PIECE.findall(answer.text) if stream else [answer.text]:
         yield piece
     usage = TokenUsage(

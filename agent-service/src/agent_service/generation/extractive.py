@@ -12,7 +12,13 @@ from agent_service.ingestion.text import content_terms
 from agent_service.retrieval.store import StoredMatch
 from chatsphere_contracts.v1 import Citation
 
-__all__ = ["EXTRACTIVE_MODEL", "ExtractiveAnswer", "NOTHING_FOUND", "extract_answer"]
+__all__ = [
+    "EXTRACTIVE_MODEL",
+    "ExtractiveAnswer",
+    "NOTHING_FOUND",
+    "extract_answer",
+    "quote_lead",
+]
 
 EXTRACTIVE_MODEL = "extractive"
 NOTHING_FOUND = (
@@ -23,6 +29,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
 _MAX_SENTENCES = 3
 _MIN_SIMILARITY = 0.08
 _MAX_SENTENCE_CHARS = 600
+_LEAD_SENTENCES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,19 @@ def extract_answer(question: str, passages: Sequence[StoredMatch]) -> Extractive
         for index in order
     ]
     return ExtractiveAnswer(text=_HEADER + "\n\n" + "\n".join(quotes), citations=citations)
+
+
+def quote_lead(passage: StoredMatch) -> ExtractiveAnswer:
+    """The opening sentences of a passage found by meaning alone.
+
+    A paraphrase ("how much vacation do staff get?") may share no word with the sentence that
+    answers it ("Employees get 25 days of paid holiday"), so no sentence can be chosen by its
+    words; the passage was still judged relevant by the embedder, and its opening is quoted.
+    """
+    sentences = _sentences(passage.text)[:_LEAD_SENTENCES]
+    quotes = [f'> "{sentence}" [1]' for sentence in sentences]
+    citation = citation_for(passage, " … ".join(sentences))
+    return ExtractiveAnswer(text=_HEADER + "\n\n" + "\n".join(quotes), citations=[citation])
 
 
 def _best_sentences(question: str, passages: Sequence[StoredMatch]) -> list[_Candidate]:
