@@ -45,7 +45,9 @@ async def test_a_paraphrase_is_answered_from_its_passage(
         assert (await client.post("/v1/index/upsert", json=upsert, headers=auth)).is_success
         found = await _chat(client, auth, namespace, PARAPHRASE)
         # Not one word in common: the passage is found by meaning and its opening quoted.
-        wordless = await _chat(client, auth, namespace, "When are developers handed a new computer?")
+        wordless = await _chat(
+            client, auth, namespace, "When are developers handed a new computer?"
+        )
         unrelated = await _chat(client, auth, namespace, "Who wrote Pride and Prejudice?")
         model = (await client.post("/v1/embeddings", json={"texts": ["x"]}, headers=auth)).json()
     assert found["answered"] is True
