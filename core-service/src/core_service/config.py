@@ -154,6 +154,24 @@ class Settings(ServiceSettings):
     chat_history_max_messages: int = Field(default=20, ge=0, le=100)
     chat_history_token_budget: int = Field(default=3_000, ge=0)
 
+    # Outgoing webhooks (README, "Webhooks").
+    webhook_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Whole time one delivery try may take (connect, send, first response).",
+    )
+    webhook_retry_initial_s: float = Field(
+        default=10.0, gt=0, description="Wait before the first retry (plus jitter up to it)."
+    )
+    webhook_retry_max_s: float = Field(default=3_600.0, gt=0, description="Longest wait.")
+    webhook_retry_window_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="How long a delivery is retried; an endpoint failing this long is disabled.",
+    )
+    webhook_max_per_user: int = Field(default=20, ge=1, le=1_000)
+
     max_upload_body_bytes: int = Field(
         default=110 * 1_048_576,
         ge=1_024,
