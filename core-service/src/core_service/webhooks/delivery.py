@@ -154,13 +154,24 @@ async def _send(target: _Target, settings: Settings) -> _Outcome:
     if 200 <= status < 300:
         return _Outcome(ok=True, response_status=status)
     down = status >= 500 or status == 429
-    return _Outcome(ok=False, response_status=status, error=f"HTTP {status}", endpoint_down=down)
+    return _Outcome(
+        ok=False,
+        response_status=status,
+        error=f"The endpoint answered HTTP {status}.",
+        endpoint_down=down,
+    )
+
+
+# Loading the certificate store is the slowest part of making a client: once per process.
+_TLS = httpx.create_ssl_context()
 
 
 def _client(timeout_s: float) -> httpx.AsyncClient:
     # Redirects are not followed (a 3xx is a failure); proxies from the environment are not
     # used for callbacks to owners' servers.
-    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False)
+    return httpx.AsyncClient(
+        timeout=timeout_s, verify=_TLS, follow_redirects=False, trust_env=False
+    )
 
 
 async def _record(
@@ -179,15 +190,19 @@ async def _record(
         await _mark_delivered(session, target)
         return
     now = utcnow()
-    failing_since = await _note_failure(session, target, now=now)
+    failing_since, last_success_at = await _note_failure(session, target, now=now)
     delay = retry_delay_s(attempts, settings)
     if outcome.endpoint_down:
         await _pause(session, target, until=now + timedelta(seconds=delay))
     window = timedelta(seconds=settings.webhook_retry_window_s)
-    if now - failing_since >= window:
+    window_over = now + timedelta(seconds=delay) > target.retry_from + window
+    # Failed for a whole window: a run of failures that long, or no success at all while this
+    # delivery was tried for its whole window.
+    no_success = last_success_at is None or last_success_at < target.retry_from
+    if now - failing_since >= window or (window_over and no_success):
         await _disable(session, target, failing_since=failing_since, error=outcome.error)
         await _fail(session, target, f"{outcome.error} The endpoint was disabled.")
-    elif now + timedelta(seconds=delay) > target.retry_from + window:
+    elif window_over:
         await _fail(session, target, f"{outcome.error} Gave up after {attempts} tries.")
     else:
         await jobs_service.enqueue_webhook_delivery(
@@ -215,19 +230,24 @@ async def _mark_delivered(session: AsyncSession, target: _Target) -> None:
     await session.execute(
         update(Webhook)
         .where(Webhook.id == target.webhook_id)
-        .values(failing_since=None, paused_until=None)
+        .values(failing_since=None, paused_until=None, last_success_at=utcnow())
     )
 
 
-async def _note_failure(session: AsyncSession, target: _Target, *, now: datetime) -> datetime:
-    """When the endpoint's current run of failures began (now, if this try starts one)."""
-    failing_since = await session.scalar(
-        update(Webhook)
-        .where(Webhook.id == target.webhook_id)
-        .values(failing_since=func.coalesce(Webhook.failing_since, now))
-        .returning(Webhook.failing_since)
-    )
-    return failing_since or now
+async def _note_failure(
+    session: AsyncSession, target: _Target, *, now: datetime
+) -> tuple[datetime, datetime | None]:
+    """When the endpoint's current run of failures began (now, if this try starts one), and
+    when it last accepted a delivery."""
+    row = (
+        await session.execute(
+            update(Webhook)
+            .where(Webhook.id == target.webhook_id)
+            .values(failing_since=func.coalesce(Webhook.failing_since, now))
+            .returning(Webhook.failing_since, Webhook.last_success_at)
+        )
+    ).one()
+    return row.failing_since or now, row.last_success_at
 
 
 async def _pause(session: AsyncSession, target: _Target, *, until: datetime) -> None:
@@ -239,7 +259,8 @@ async def _pause(session: AsyncSession, target: _Target, *, until: datetime) -> 
 async def _disable(
     session: AsyncSession, target: _Target, *, failing_since: datetime, error: str | None
 ) -> None:
-    reason = f"Every try failed since {failing_since.isoformat(timespec='seconds')} (last: {error})"
+    since = failing_since.isoformat(timespec="seconds")
+    reason = f"Every try failed since {since}; the last: {error}"
     await session.execute(
         update(Webhook)
         .where(Webhook.id == target.webhook_id, Webhook.disabled_at.is_(None))

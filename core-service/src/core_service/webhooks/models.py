@@ -5,8 +5,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, ForeignKey, Index, Integer, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_service.bots.models import utcnow
@@ -51,6 +51,7 @@ class Webhook(Base):
     # The start of the endpoint's current run of failures (null after a 2xx): a run as long
     # as the retry window disables the endpoint.
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # While an endpoint is failing, its other deliveries wait until then instead of each
     # spending a timeout on it.
     paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

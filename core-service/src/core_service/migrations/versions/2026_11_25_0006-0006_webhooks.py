@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("events", postgresql.ARRAY(sa.String(length=32)), nullable=False),
         sa.Column("secret", sa.String(length=100), nullable=False),
         _moment("failing_since"),
+        _moment("last_success_at"),
         _moment("paused_until"),
         _moment("disabled_at"),
         sa.Column("disabled_reason", sa.Text(), nullable=True),

@@ -1,0 +1,366 @@
+"""Outgoing webhooks: signed events written with their cause, retried, logged, disabled."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core_service.config import Settings
+from core_service.documents import service as documents_service
+from core_service.models import Base
+from core_service.webhooks import events as webhook_events
+from core_service.webhooks.delivery import retry_delay_s
+from core_service.webhooks.models import WebhookEvent
+from core_service.worker.runner import Worker
+from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_users import SignedUpUser, signup
+from testsupport.webhook_receiver import Receiver, running_receiver, verify_signature
+
+FAST = {
+    "webhook_retry_initial_s": 0.05,
+    "webhook_retry_max_s": 0.2,
+    "webhook_timeout_s": 2.0,
+}
+
+
+async def _register(
+    client: httpx.AsyncClient,
+    user: SignedUpUser,
+    url: str,
+    events: list[str],
+    bot_id: str | None = None,
+) -> dict[str, Any]:
+    answer = await client.post(
+        "/api/v1/webhooks",
+        json={"url": url, "events": events, "bot_id": bot_id},
+        headers=user.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def _deliveries(
+    client: httpx.AsyncClient, user: SignedUpUser, webhook_id: str
+) -> list[dict[str, Any]]:
+    answer = await client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=user.headers)
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def _work_until(worker: Worker, done: Callable[[], bool], timeout_s: float = 20) -> None:
+    """Drain the outbox (retries come back after their backoff) until ``done()``."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "the deliveries never finished"
+        await drain(worker)
+        await asyncio.sleep(0.02)
+
+
+async def test_a_receiver_that_fails_first_gets_the_same_signed_event_until_it_accepts(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    worker = make_worker(content_app, core_settings, worker_id="w1", **FAST)
+    with running_receiver(Receiver(script=[500, 503])) as receiver:
+        webhook = await _register(content_client, user, receiver.url, ["document.ready"])
+        document = (await upload(content_client, user, bot["id"], "a.txt", b"Aurora.")).json()
+        await _work_until(worker, lambda: any(r.answered == 200 for r in receiver.received))
+    [delivery] = await _deliveries(content_client, user, webhook["id"])
+
+    assert [r.answered for r in receiver.received] == [500, 503, 200]
+    events = [r.event for r in receiver.received]
+    assert {event["id"] for event in events} == {delivery["event_id"]}
+    assert all(r.body == receiver.received[0].body for r in receiver.received)
+    assert all(
+        verify_signature(webhook["secret"], r.headers["ChatSphere-Signature"], r.body)
+        for r in receiver.received
+    )
+    assert not verify_signature(
+        "whsec_wrong",
+        receiver.received[0].headers["ChatSphere-Signature"],
+        receiver.received[0].body,
+    )
+    assert events[0]["type"] == "document.ready"
+    assert events[0]["data"]["document"]["id"] == document["id"]
+    assert events[0]["data"]["document"]["status"] == "ready"
+    assert delivery["status"] == "delivered"
+    assert delivery["attempts"] == 3
+    assert delivery["response_status"] == 200
+    assert delivery["delivered_at"] is not None
+    assert delivery["event"] == "document.ready"
+
+
+def test_the_first_retry_comes_within_a_minute_by_default() -> None:
+    settings = Settings()
+    delays = [retry_delay_s(1, settings) for _ in range(200)]
+    later = [retry_delay_s(8, settings) for _ in range(200)]
+
+    assert max(delays) < 60
+    assert len(set(delays)) > 100  # jittered
+    assert min(later) > max(delays)  # and growing
+
+
+class Rollback(Exception):
+    """Raised to roll a transaction back."""
+
+
+async def _outbox(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as connection:
+        deliveries = await connection.scalar(text("SELECT count(*) FROM webhook_deliveries"))
+        jobs = await connection.scalar(
+            text("SELECT count(*) FROM jobs WHERE kind = 'deliver_webhook'")
+        )
+    return int(deliveries or 0), int(jobs or 0)
+
+
+async def _mark_ready(app: FastAPI, document_id: uuid.UUID, *, commit: bool) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        await documents_service.mark_ready(session, document_id=document_id)
+        await webhook_events.emit_document_event(
+            session, document_id=document_id, event=WebhookEvent.DOCUMENT_READY
+        )
+        if not commit:
+            raise Rollback
+
+
+async def test_an_event_is_written_with_its_change_and_rolled_back_with_it(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_db: AsyncEngine
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    await _register(content_client, user, "http://127.0.0.1:9/hooks", ["document.ready"])
+    document = (await upload(content_client, user, bot["id"], "a.txt", b"Aurora.")).json()
+    document_id = uuid.UUID(document["id"])
+
+    with pytest.raises(Rollback):
+        await _mark_ready(content_app, document_id, commit=False)
+    after_rollback = await _outbox(core_db)
+    await _mark_ready(content_app, document_id, commit=True)
+    after_commit = await _outbox(core_db)
+
+    assert after_rollback == (0, 0)
+    assert after_commit == (1, 1)
+
+
+async def _chat(client: httpx.AsyncClient, user: SignedUpUser, bot_id: str) -> dict[str, Any]:
+    created = await client.post(
+        f"/api/v1/bots/{bot_id}/conversations", json={}, headers=user.headers
+    )
+    answer = await client.post(
+        f"/api/v1/conversations/{created.json()['id']}/messages",
+        json={"content": "When do backups start?"},
+        headers=user.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_an_answer_and_its_rating_are_sent_to_a_bots_endpoint(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    other_bot = await create_bot(content_client, user)
+    worker = make_worker(content_app, core_settings, worker_id="w1", **FAST)
+    backups = b"Nightly backups start at 02:00 and copy every volume."
+    await upload(content_client, user, bot["id"], "backups.txt", backups)
+    await drain(worker)
+    with running_receiver(Receiver()) as receiver:
+        events = ["conversation.message", "feedback.created"]
+        await _register(content_client, user, receiver.url, events, bot_id=bot["id"])
+        turn = await _chat(content_client, user, bot["id"])
+        await _chat(content_client, user, other_bot["id"])  # another bot: not sent
+        answer = turn["assistant_message"]
+        rated = await content_client.put(
+            f"/api/v1/conversations/{answer['conversation_id']}/messages/{answer['id']}/feedback",
+            json={"rating": "up", "comment": "Right."},
+            headers=user.headers,
+        )
+        await _work_until(worker, lambda: len(receiver.received) >= 2)
+        await drain(worker)
+    message, feedback = sorted((r.event for r in receiver.received), key=lambda e: e["type"])
+
+    assert rated.status_code == 200, rated.text
+    assert len(receiver.received) == 2
+    assert message["type"] == "conversation.message"
+    assert message["data"]["assistant_message"]["id"] == answer["id"]
+    assert message["data"]["user_message"]["content"] == "When do backups start?"
+    assert message["data"]["bot_id"] == bot["id"]
+    assert feedback["type"] == "feedback.created"
+    assert feedback["data"]["feedback"] == {"rating": "up", "comment": "Right."}
+    assert feedback["data"]["message_id"] == answer["id"]
+
+
+async def test_an_endpoint_failing_for_the_whole_window_is_disabled_with_a_reason(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    worker = make_worker(
+        content_app, core_settings, worker_id="w1", **FAST, webhook_retry_window_s=0.6
+    )
+    with running_receiver(Receiver(then=500)) as receiver:
+        webhook = await _register(content_client, user, receiver.url, ["document.ready"])
+        url = f"/api/v1/webhooks/{webhook['id']}"
+        await upload(content_client, user, bot["id"], "a.txt", b"Aurora.")
+        started = time.monotonic()
+        await _work_until(worker, lambda: time.monotonic() - started > 1.5)
+        disabled = (await content_client.get(url, headers=user.headers)).json()
+        failed_tries = len(receiver.received)
+        await upload(content_client, user, bot["id"], "b.txt", b"Borealis.")  # while disabled
+        await drain(worker)
+        log_while_disabled = await _deliveries(content_client, user, webhook["id"])
+
+        receiver.then = 200
+        enabled = await content_client.patch(url, json={"enabled": True}, headers=user.headers)
+        [delivery] = log_while_disabled
+        redelivery = await content_client.post(
+            f"{url}/deliveries/{delivery['id']}/redeliver", headers=user.headers
+        )
+        await _work_until(worker, lambda: receiver.received[-1].answered == 200)
+    [redelivered] = await _deliveries(content_client, user, webhook["id"])
+
+    assert disabled["enabled"] is False
+    assert "HTTP 500" in disabled["disabled_reason"]
+    assert disabled["failing_since"] is not None
+    assert failed_tries >= 2
+    assert delivery["status"] == "failed"
+    assert "disabled" in delivery["last_error"]
+    assert len(receiver.received) == failed_tries + 1  # nothing was sent while disabled
+    assert enabled.json()["enabled"] is True
+    assert redelivery.status_code == 202, redelivery.text
+    assert redelivered["status"] == "delivered"
+    assert receiver.received[-1].event["id"] == delivery["event_id"]
+
+
+async def test_a_hanging_endpoint_costs_one_timeout_and_slows_no_other_delivery(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    settings = {"webhook_timeout_s": 0.5, "webhook_retry_initial_s": 30}
+    worker = make_worker(content_app, core_settings, worker_id="w1", **settings)
+    with (
+        running_receiver(Receiver(hang=True)) as hanging,
+        running_receiver(Receiver()) as healthy,
+    ):
+        await _register(content_client, user, hanging.url, ["document.ready"])
+        await _register(content_client, user, healthy.url, ["document.ready"])
+        for n in range(6):
+            await upload(content_client, user, bot["id"], f"{n}.txt", f"Note {n}.".encode())
+        started = time.monotonic()
+        await drain(worker)
+        elapsed_s = time.monotonic() - started
+    documents = await content_client.get(
+        f"/api/v1/bots/{bot['id']}/documents", headers=user.headers
+    )
+    print(f"\n6 documents and 12 deliveries (6 to a hanging endpoint) in {elapsed_s:.2f} s")  # noqa: T201
+
+    assert len(healthy.received) == 6
+    assert len(hanging.received) == 1  # its other deliveries wait for the pause to end
+    assert {d["status"] for d in documents.json()["items"]} == {"ready"}
+    assert elapsed_s < 6 * 0.5 + 2
+
+
+async def test_someone_elses_webhooks_and_deliveries_are_404(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    owner = await signup(content_client)
+    other = await signup(content_client)
+    bot = await create_bot(content_client, owner)
+    webhook = await _register(content_client, owner, "https://example.com/h", ["document.ready"])
+    theirs = await _register(content_client, other, "https://example.com/o", ["document.ready"])
+    await upload(content_client, owner, bot["id"], "a.txt", b"Aurora.")
+    await drain(make_worker(content_app, core_settings, worker_id="w1", webhook_timeout_s=0.2))
+    [delivery] = await _deliveries(content_client, owner, webhook["id"])
+    base = f"/api/v1/webhooks/{webhook['id']}"
+    foreign = f"/api/v1/webhooks/{theirs['id']}/deliveries/{delivery['id']}/redeliver"
+
+    answers = [
+        await content_client.get(base, headers=other.headers),
+        await content_client.patch(base, json={"enabled": False}, headers=other.headers),
+        await content_client.get(f"{base}/deliveries", headers=other.headers),
+        await content_client.post(
+            f"{base}/deliveries/{delivery['id']}/redeliver", headers=other.headers
+        ),
+        await content_client.post(foreign, headers=other.headers),
+        await content_client.delete(base, headers=other.headers),
+        await content_client.post(
+            "/api/v1/webhooks",
+            json={
+                "url": "https://example.com/x",
+                "events": ["document.ready"],
+                "bot_id": bot["id"],
+            },
+            headers=other.headers,
+        ),
+    ]
+    listed = (await content_client.get("/api/v1/webhooks", headers=other.headers)).json()
+
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [(404, "NotFound")] * 7
+    assert [w["id"] for w in listed["items"]] == [theirs["id"]]
+    assert "secret" not in listed["items"][0]
+    assert (await content_client.get(base, headers=owner.headers)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "https://example.com/h", "events": ["document.deleted"]},
+        {"url": "https://example.com/h", "events": []},
+        {"url": "ftp://example.com/h", "events": ["document.ready"]},
+        {"url": "not a url", "events": ["document.ready"]},
+        {"url": "https://example.com/h", "events": ["document.ready"], "secret": "mine"},
+    ],
+)
+async def test_a_bad_webhook_is_refused_with_422(
+    core_client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    user = await signup(core_client)
+
+    answer = await core_client.post("/api/v1/webhooks", json=body, headers=user.headers)
+
+    assert answer.status_code == 422, answer.text
+    assert set(answer.json()) >= {"error", "detail"}
+
+
+async def test_the_number_of_endpoints_is_bounded(
+    core_client: httpx.AsyncClient, core_app: FastAPI
+) -> None:
+    user = await signup(core_client)
+    limit = core_app.state.settings.webhook_max_per_user
+    for n in range(limit):
+        await _register(core_client, user, f"https://example.com/{n}", ["document.ready"])
+
+    answer = await core_client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://example.com/more", "events": ["document.ready"]},
+        headers=user.headers,
+    )
+
+    assert (answer.status_code, answer.json()["error"]) == (422, "TooManyWebhooks")
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return [d for d in compare_metadata(context, Base.metadata) if "webhook" in str(d)]
+
+
+async def test_the_webhook_tables_match_their_models(core_db: AsyncEngine) -> None:
+    async with core_db.connect() as connection:
+        differences = await connection.run_sync(_differences)
+    assert differences == []
