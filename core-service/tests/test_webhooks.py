@@ -22,8 +22,9 @@ from core_service.webhooks import events as webhook_events
 from core_service.webhooks.delivery import retry_delay_s
 from core_service.webhooks.models import WebhookEvent
 from core_service.worker.runner import Worker
-from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_content import create_bot, drain, make_pdf, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
+from testsupport.service_process import free_port, running_uvicorn, running_worker
 from testsupport.webhook_receiver import Receiver, running_receiver, verify_signature
 
 FAST = {
@@ -364,3 +365,47 @@ async def test_the_webhook_tables_match_their_models(core_db: AsyncEngine) -> No
     async with core_db.connect() as connection:
         differences = await connection.run_sync(_differences)
     assert differences == []
+
+
+def _process_env(core_database_url: str) -> dict[str, str]:
+    return {
+        "CORE_ENVIRONMENT": "test",
+        "CORE_DATABASE_URL": core_database_url,
+        # No agent: a file without text fails before any agent call.
+        "CORE_AGENT_URL": f"http://127.0.0.1:{free_port()}",
+        "CORE_ARGON2_MEMORY_KIB": "1024",
+        "CORE_ARGON2_TIME_COST": "1",
+        "CORE_ARGON2_PARALLELISM": "1",
+        "CORE_WORKER_POLL_INTERVAL_S": "0.1",
+        "CORE_WEBHOOK_RETRY_INITIAL_S": "0.2",
+    }
+
+
+async def test_a_failed_document_is_delivered_by_real_core_and_worker_processes(
+    core_database_url: str, core_db: AsyncEngine
+) -> None:
+    env = _process_env(core_database_url)
+    with (
+        running_receiver(Receiver(script=[500])) as receiver,
+        running_uvicorn("core_service.main:create_app", env) as core,
+        running_worker(env),
+    ):
+        async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+            user = await signup(client)
+            bot = await create_bot(client, user)
+            webhook = await _register(client, user, receiver.url, ["document.failed"])
+            blank = (await upload(client, user, bot["id"], "blank.pdf", make_pdf(""))).json()
+            deadline = time.monotonic() + 60
+            while len(receiver.received) < 2:
+                assert time.monotonic() < deadline, receiver.received
+                await asyncio.sleep(0.1)
+            [delivery] = await _deliveries(client, user, webhook["id"])
+
+    first, second = receiver.received
+    assert (first.answered, second.answered) == (500, 200)
+    assert first.event["id"] == second.event["id"] == delivery["event_id"]
+    assert second.event["type"] == "document.failed"
+    assert second.event["data"]["document"]["id"] == blank["id"]
+    assert "No text" in second.event["data"]["document"]["error"]
+    assert verify_signature(webhook["secret"], second.headers["ChatSphere-Signature"], second.body)
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 2)
