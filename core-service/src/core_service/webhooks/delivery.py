@@ -6,7 +6,6 @@ outcome together with the end of the job (and the next try, if any). A try is bo
 wait for the pause to end instead of each spending a timeout on it.
 """
 
-import asyncio
 import random
 import time
 import uuid
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,14 +22,24 @@ from core_service.bots.models import utcnow
 from core_service.config import Settings
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job
+from core_service.webfetch import (
+    FetchFailed,
+    FetchLimits,
+    SafeFetcher,
+    UrlNotAllowed,
+    policy_from_settings,
+)
 from core_service.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from core_service.webhooks.signing import SIGNATURE_HEADER, encode_body, signature_header
 
-__all__ = ["DeliveryLeaseLost", "deliver_webhook", "give_up_delivery"]
+__all__ = ["DeliveryLeaseLost", "deliver_webhook", "give_up_delivery", "webhook_fetcher"]
 
 _log = structlog.get_logger(__name__)
 
 _USER_AGENT = "ChatSphere-Webhooks/1.0"
+# Answers are read (to end the exchange cleanly) but not kept; a receiver has no reason to
+# send more.
+_MAX_ANSWER_BYTES = 64 * 1_024
 
 Write = Callable[[AsyncSession], Awaitable[None]]
 
@@ -136,21 +144,16 @@ async def _send(target: _Target, settings: Settings) -> _Outcome:
     body = encode_body(target.payload)
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": _USER_AGENT,
         SIGNATURE_HEADER: signature_header(target.secret, body, timestamp=int(time.time())),
     }
-    timeout = settings.webhook_timeout_s
     try:
-        # httpx's timeouts bound each read, not the whole exchange: a slow drip of bytes
-        # would hold the worker; this bounds the try.
-        async with asyncio.timeout(timeout), _client(timeout) as client:
-            async with client.stream("POST", target.url, content=body, headers=headers) as answer:
-                status = answer.status_code  # the body is never read: it is not ours to keep
-    except (TimeoutError, httpx.TimeoutException):
-        return _Outcome(ok=False, error=f"No answer within {timeout:g} s.", endpoint_down=True)
-    except httpx.HTTPError as error:
-        detail = f"The endpoint could not be reached ({type(error).__name__})."
-        return _Outcome(ok=False, error=detail, endpoint_down=True)
+        async with webhook_fetcher(settings) as fetcher:
+            answer = await fetcher.fetch(target.url, method="POST", headers=headers, content=body)
+    except UrlNotAllowed as refusal:
+        return _Outcome(ok=False, error=f"Not sent: {refusal.detail}", endpoint_down=True)
+    except FetchFailed as failure:
+        return _Outcome(ok=False, error=f"Failed: {failure.reason}.", endpoint_down=True)
+    status = answer.status_code
     if 200 <= status < 300:
         return _Outcome(ok=True, response_status=status)
     down = status >= 500 or status == 429
@@ -162,16 +165,13 @@ async def _send(target: _Target, settings: Settings) -> _Outcome:
     )
 
 
-# Loading the certificate store is the slowest part of making a client: once per process.
-_TLS = httpx.create_ssl_context()
-
-
-def _client(timeout_s: float) -> httpx.AsyncClient:
-    # Redirects are not followed (a 3xx is a failure); proxies from the environment are not
-    # used for callbacks to owners' servers.
-    return httpx.AsyncClient(
-        timeout=timeout_s, verify=_TLS, follow_redirects=False, trust_env=False
+def webhook_fetcher(settings: Settings) -> SafeFetcher:
+    """The web sources' URL rules, with a webhook's bounds: a POST is never redirected (a 3xx
+    is a failure), and ``webhook_timeout_s`` bounds the whole try."""
+    limits = FetchLimits(
+        max_bytes=_MAX_ANSWER_BYTES, timeout_s=settings.webhook_timeout_s, max_redirects=0
     )
+    return SafeFetcher(policy_from_settings(settings), user_agent=_USER_AGENT, limits=limits)
 
 
 async def _record(

@@ -26,9 +26,12 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 async def create_webhook(
     body: WebhookCreate, user_id: CurrentUserId, session: SessionDep, settings: AppSettings
 ) -> WebhookCreated:
-    """Register an endpoint; the answer shows its signing secret, this once."""
+    """Register an endpoint; the answer shows its signing secret, this once.
+
+    422 ``UrlNotAllowed`` for a URL the web sources' rules refuse (private addresses, ports).
+    """
     return await webhooks_service.create_webhook(
-        session, owner_id=user_id, data=body, max_per_user=settings.webhook_max_per_user
+        session, owner_id=user_id, data=body, settings=settings
     )
 
 

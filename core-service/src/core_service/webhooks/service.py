@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_service.bots import service as bots_service
 from core_service.bots.exceptions import BotNotFound
 from core_service.bots.models import utcnow
+from core_service.config import Settings
 from core_service.jobs import service as jobs_service
 from core_service.pagination import PageParams
+from core_service.webhooks.delivery import webhook_fetcher
 from core_service.webhooks.exceptions import DeliveryNotFound, TooManyWebhooks
 from core_service.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from core_service.webhooks.schemas import (
@@ -42,9 +44,15 @@ def owned_by(owner_id: uuid.UUID) -> ColumnElement[bool]:
 
 
 async def create_webhook(
-    session: AsyncSession, *, owner_id: uuid.UUID, data: WebhookCreate, max_per_user: int
+    session: AsyncSession, *, owner_id: uuid.UUID, data: WebhookCreate, settings: Settings
 ) -> WebhookCreated:
-    """Register the endpoint with a new signing secret; ``BotNotFound`` for a bot not theirs."""
+    """Register the endpoint with a new signing secret.
+
+    ``UrlNotAllowed`` for a URL the web sources' rules refuse (checked before any query, so no
+    transaction waits on name resolution), ``BotNotFound`` for a bot that is not theirs.
+    """
+    async with webhook_fetcher(settings) as fetcher:
+        await fetcher.check_url(str(data.url))
     if data.bot_id is not None and not await bots_service.get_bot(
         session, bot_id=data.bot_id, owner_id=owner_id
     ):
@@ -52,7 +60,7 @@ async def create_webhook(
     existing = await session.scalar(
         select(func.count()).select_from(Webhook).where(owned_by(owner_id))
     )
-    if (existing or 0) >= max_per_user:
+    if (existing or 0) >= settings.webhook_max_per_user:
         raise TooManyWebhooks
     webhook = Webhook(
         owner_id=owner_id,
