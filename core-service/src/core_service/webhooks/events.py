@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.bots.models import Bot, utcnow
@@ -62,7 +62,7 @@ async def emit(
     return event_id
 
 
-def _subscribers(bot_id: uuid.UUID, event: WebhookEvent) -> Any:
+def _subscribers(bot_id: uuid.UUID, event: WebhookEvent) -> Select[uuid.UUID]:
     return (
         select(Webhook.id)
         .join(Bot, Bot.owner_id == Webhook.owner_id)
@@ -76,17 +76,15 @@ def _subscribers(bot_id: uuid.UUID, event: WebhookEvent) -> Any:
 
 
 async def emit_document_event(
-    session: AsyncSession, *, document_id: uuid.UUID, event: WebhookEvent
+    session: AsyncSession, *, bot_id: uuid.UUID, document_id: uuid.UUID, event: WebhookEvent
 ) -> None:
     """``document.ready`` or ``document.failed``: the document as the API shows it."""
-    document = await session.get(Document, document_id, populate_existing=True)
-    if document is None:
-        return
 
     async def data() -> Mapping[str, Any]:
+        document = await session.get(Document, document_id, populate_existing=True)
         return {"document": DocumentRead.model_validate(document).model_dump(mode="json")}
 
-    await emit(session, bot_id=document.bot_id, event=event, data=data)
+    await emit(session, bot_id=bot_id, event=event, data=data)
 
 
 async def emit_source_synced(

@@ -317,7 +317,10 @@ async def _mark_ready(
         still_there = await documents_service.mark_ready(session, document_id=document_id)
         if still_there:
             await webhook_events.emit_document_event(
-                session, document_id=document_id, event=WebhookEvent.DOCUMENT_READY
+                session,
+                bot_id=job.bot_id,
+                document_id=document_id,
+                event=WebhookEvent.DOCUMENT_READY,
             )
     if not still_there:
         # Deleted while we were indexing, perhaps after its deletion job ran: remove what
@@ -336,7 +339,10 @@ async def _fail_document(
             raise LeaseLost
         if await documents_service.mark_failed(session, document_id=document_id, reason=reason):
             await webhook_events.emit_document_event(
-                session, document_id=document_id, event=WebhookEvent.DOCUMENT_FAILED
+                session,
+                bot_id=job.bot_id,
+                document_id=document_id,
+                event=WebhookEvent.DOCUMENT_FAILED,
             )
 
 

@@ -27,7 +27,10 @@ async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: st
         document_id = job.document_id
         if await documents_service.mark_failed(session, document_id=document_id, reason=reason):
             await webhook_events.emit_document_event(
-                session, document_id=document_id, event=WebhookEvent.DOCUMENT_FAILED
+                session,
+                bot_id=job.bot_id,
+                document_id=document_id,
+                event=WebhookEvent.DOCUMENT_FAILED,
             )
     elif job.kind == JobKind.RUN_EVALUATION.value:
         evaluation_id = uuid.UUID(job.payload["evaluation_id"])
