@@ -2,12 +2,17 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, UrlConstraints, field_validator
 
 from core_service.webhooks.models import DeliveryStatus, WebhookEvent
 
 __all__ = ["DeliveryRead", "WebhookCreate", "WebhookCreated", "WebhookRead", "WebhookUpdate"]
+
+WebhookUrl = Annotated[
+    AnyUrl, UrlConstraints(max_length=2_000, allowed_schemes=["http", "https"], host_required=True)
+]
 
 
 class WebhookCreate(BaseModel):
@@ -15,16 +20,11 @@ class WebhookCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl = Field(description="Where events are POSTed; the web sources' URL rules apply.")
+    url: WebhookUrl = Field(
+        description="Where events are POSTed; the web sources' URL rules apply."
+    )
     events: list[WebhookEvent] = Field(min_length=1, max_length=len(WebhookEvent))
     bot_id: uuid.UUID | None = Field(default=None, description="Only this bot's events.")
-
-    @field_validator("url")
-    @classmethod
-    def _length(cls, url: HttpUrl) -> HttpUrl:
-        if len(str(url)) > 2_000:
-            raise ValueError("the URL is longer than 2000 characters")
-        return url
 
     @field_validator("events")
     @classmethod
