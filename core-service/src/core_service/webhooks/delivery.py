@@ -120,7 +120,7 @@ async def _load(session: AsyncSession, delivery_id: uuid.UUID) -> _Target | None
         status=delivery.status,
         attempts=delivery.attempts,
         retry_from=delivery.retry_from,
-        disabled_reason=webhook.disabled_reason if webhook.disabled_at else None,
+        disabled_reason=(webhook.disabled_reason or "disabled") if webhook.disabled_at else None,
         paused_until=webhook.paused_until,
     )
 
