@@ -6,7 +6,11 @@ from fastapi import FastAPI
 from testsupport.core_content import create_bot, upload
 from testsupport.core_users import signup
 
-OWNED_PREFIXES = ("/api/v1/bots/{bot_id}", "/api/v1/conversations/{conversation_id}")
+OWNED_PREFIXES = (
+    "/api/v1/bots/{bot_id}",
+    "/api/v1/conversations/{conversation_id}",
+    "/api/v1/webhooks/{webhook_id}",
+)
 
 
 def _owned_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -26,6 +30,14 @@ async def test_every_route_answers_404_for_someone_elses_objects(
     intruder = await signup(content_client)
     bot = await create_bot(content_client, owner)
     document = (await upload(content_client, owner, bot["id"], "a.txt", b"Private facts.")).json()
+    # Never called here (no worker runs); the name need not resolve.
+    webhook = (
+        await content_client.post(
+            "/api/v1/webhooks",
+            json={"url": "https://hooks.example.invalid/", "events": ["conversation.message"]},
+            headers=owner.headers,
+        )
+    ).json()
     conversation = (
         await content_client.post(
             f"/api/v1/bots/{bot['id']}/conversations", json={}, headers=owner.headers
@@ -44,8 +56,13 @@ async def test_every_route_answers_404_for_someone_elses_objects(
             headers=owner.headers,
         )
     ).json()
+    deliveries = await content_client.get(
+        f"/api/v1/webhooks/{webhook['id']}/deliveries", headers=owner.headers
+    )
     ids = {
         "bot_id": bot["id"],
+        "webhook_id": webhook["id"],
+        "delivery_id": deliveries.json()["items"][0]["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
         "message_id": turn.json()["assistant_message"]["id"],
@@ -54,6 +71,7 @@ async def test_every_route_answers_404_for_someone_elses_objects(
     bodies = {
         ("POST", "/api/v1/bots/{bot_id}/documents/text"): {"name": "x", "content": "y"},
         ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
+        ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": False},
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
         ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
@@ -84,6 +102,8 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         f"/api/v1/bots/{bot['id']}/documents/{document['id']}", headers=owner.headers
     )
     assert kept.status_code == 200
+    hook = await content_client.get(f"/api/v1/webhooks/{webhook['id']}", headers=owner.headers)
+    assert hook.json()["enabled"] is True
 
 
 async def test_a_document_cannot_be_reached_through_another_bot(

@@ -15,6 +15,7 @@ from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
 from core_service.usage.router import router as usage_router
+from core_service.webhooks.router import router as webhooks_router
 
 __all__ = ["include_api_routers"]
 
@@ -35,6 +36,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     usage_router,
     admin_router,
     billing_router,
+    webhooks_router,
 )
 
 

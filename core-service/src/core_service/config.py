@@ -1,11 +1,12 @@
 """Core service settings, read from ``CORE_*`` environment variables (and ``.env``)."""
 
+import ipaddress
 import math
 from collections import Counter
 from functools import lru_cache
 from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chatsphere_kit.settings import Environment, ServiceSettings
@@ -154,12 +155,54 @@ class Settings(ServiceSettings):
     chat_history_max_messages: int = Field(default=20, ge=0, le=100)
     chat_history_token_budget: int = Field(default=3_000, ge=0)
 
+    # Outgoing webhooks (README, "Webhooks").
+    webhook_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Whole time one delivery try may take (connect, send, first response).",
+    )
+    webhook_retry_initial_s: float = Field(
+        default=10.0, gt=0, description="Wait before the first retry (plus jitter up to it)."
+    )
+    webhook_retry_max_s: float = Field(default=3_600.0, gt=0, description="Longest wait.")
+    webhook_retry_window_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="How long a delivery is retried; an endpoint failing this long is disabled.",
+    )
+    webhook_max_per_user: int = Field(default=20, ge=1, le=1_000)
+
+    # Fetching URLs users give us (web sources, webhooks): README, "Web sources".
+    fetch_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated CIDRs fetched although private (an intranet; loopback in "
+        "tests), on any port. Empty: only public addresses on the allowed ports.",
+    )
+    fetch_allowed_ports: list[int] = Field(
+        default_factory=lambda: [80, 443], description="Ports of public addresses fetched."
+    )
+    fetch_max_bytes: int = Field(default=5 * 1_048_576, ge=1_024, le=100 * 1_048_576)
+    fetch_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_user_agent: str = Field(
+        default="ChatSphereBot/1.0 (ChatSphere web sources)",
+        min_length=1,
+    )
+
     max_upload_body_bytes: int = Field(
         default=110 * 1_048_576,
         ge=1_024,
         description="Hard cap on the bodies of upload routes; each plan's max_upload_mb applies "
         "below it. Every other route takes max_request_body_bytes.",
     )
+
+    @field_validator("fetch_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Self:

@@ -13,5 +13,6 @@ from core_service.plans.models import SubscriptionPlan  # noqa: F401
 from core_service.ratelimit.models import RateLimitBucket  # noqa: F401
 from core_service.usage.models import UsageCounter  # noqa: F401
 from core_service.users.models import User  # noqa: F401
+from core_service.webhooks.models import Webhook, WebhookDelivery  # noqa: F401
 
 __all__ = ["Base"]

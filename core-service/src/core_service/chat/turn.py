@@ -43,6 +43,7 @@ from core_service.documents.models import Chunk, Document
 from core_service.usage import service as usage_service
 from core_service.usage.service import UsageMetric
 from core_service.users.models import User
+from core_service.webhooks import events as webhook_events
 
 __all__ = [
     "StartedTurn",
@@ -149,11 +150,15 @@ async def finish_turn(
         if getattr(error.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:
             raise ConversationNotFound from None
         raise
+    assistant = conversations_service.message_read(message)
+    await webhook_events.emit_conversation_message(
+        session, bot_id=turn.bot_id, user_message=turn.message, assistant_message=assistant
+    )
     # Counted last: the month's counter row is one per user, and every concurrent turn of that
     # user waits on its lock until this transaction commits; taken last, it is held only for
     # the commit.
     await usage_service.consume(session, user=user, metric=UsageMetric.MESSAGES)
-    return conversations_service.message_read(message)
+    return assistant
 
 
 async def take_turn(

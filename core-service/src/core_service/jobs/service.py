@@ -12,10 +12,12 @@ from sqlalchemy.orm import aliased
 from core_service.jobs.models import Job, JobKind, JobOwner, JobState
 
 __all__ = [
+    "cancel_webhook_delivery",
     "claim_next_job",
     "enqueue_evaluation",
     "enqueue_indexing",
     "enqueue_vector_deletion",
+    "enqueue_webhook_delivery",
     "fail_job",
     "finish_job",
     "record_chunking",
@@ -96,6 +98,34 @@ async def enqueue_evaluation(
     session.add(job)
     await session.flush()
     return job
+
+
+async def enqueue_webhook_delivery(
+    session: AsyncSession, *, bot_id: uuid.UUID, delivery_id: uuid.UUID, delay_s: float = 0
+) -> Job:
+    """Send a webhook delivery (one try), visible after ``delay_s``.
+
+    The bot is the one the event is about: deliveries take turns between owners like any job.
+    """
+    job = Job(
+        kind=JobKind.DELIVER_WEBHOOK.value,
+        bot_id=bot_id,
+        payload={"delivery_id": str(delivery_id)},
+        visible_after=func.now() + timedelta(seconds=delay_s),
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def cancel_webhook_delivery(session: AsyncSession, *, delivery_id: uuid.UUID) -> None:
+    """Drop the delivery's waiting try (a redelivery replaces it; a running one loses its lease)."""
+    await session.execute(
+        delete(Job).where(
+            Job.kind == JobKind.DELIVER_WEBHOOK.value,
+            Job.payload["delivery_id"].astext == str(delivery_id),
+        )
+    )
 
 
 _WAITING = (JobState.PENDING, JobState.RUNNING)

@@ -31,6 +31,9 @@ from core_service.evaluations import service as evaluations_service
 from core_service.evaluations.schemas import QuestionResult
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
+from core_service.webhooks import events as webhook_events
+from core_service.webhooks.delivery import DeliveryLeaseLost, deliver_webhook
+from core_service.webhooks.models import WebhookEvent
 from core_service.worker.extraction import SandboxLimits, extract_in_child
 
 __all__ = ["JobContext", "LeaseLost", "handle_job"]
@@ -82,8 +85,19 @@ async def handle_job(context: JobContext, job: Job) -> None:
         await _delete_vectors(context, job)
     elif job.kind == JobKind.RUN_EVALUATION.value:
         await _run_evaluation(context, job, uuid.UUID(job.payload["evaluation_id"]))
+    elif job.kind == JobKind.DELIVER_WEBHOOK.value:
+        await _deliver_webhook(context, job)
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
+
+
+async def _deliver_webhook(context: JobContext, job: Job) -> None:
+    try:
+        await deliver_webhook(
+            context.sessionmaker, job, worker_id=context.worker_id, settings=context.settings
+        )
+    except DeliveryLeaseLost:
+        raise LeaseLost from None
 
 
 async def _run_evaluation(context: JobContext, job: Job, evaluation_id: uuid.UUID) -> None:
@@ -301,6 +315,13 @@ async def _mark_ready(
         if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
             raise LeaseLost  # superseded by a re-index (or taken over): that job finishes it
         still_there = await documents_service.mark_ready(session, document_id=document_id)
+        if still_there:
+            await webhook_events.emit_document_event(
+                session,
+                bot_id=job.bot_id,
+                document_id=document_id,
+                event=WebhookEvent.DOCUMENT_READY,
+            )
     if not still_there:
         # Deleted while we were indexing, perhaps after its deletion job ran: remove what
         # we just wrote, or it would stay in the index with nothing pointing to it.
@@ -316,7 +337,13 @@ async def _fail_document(
     async with context.sessionmaker() as session, session.begin():
         if not await jobs_service.finish_job(session, job_id=job.id, worker_id=context.worker_id):
             raise LeaseLost
-        await documents_service.mark_failed(session, document_id=document_id, reason=reason)
+        if await documents_service.mark_failed(session, document_id=document_id, reason=reason):
+            await webhook_events.emit_document_event(
+                session,
+                bot_id=job.bot_id,
+                document_id=document_id,
+                event=WebhookEvent.DOCUMENT_FAILED,
+            )
 
 
 async def _forget_deleted(

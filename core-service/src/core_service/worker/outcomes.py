@@ -1,4 +1,4 @@
-"""Giving up on a job: the document or evaluation learns why, the job stays for inspection."""
+"""Giving up on a job: its document, evaluation or delivery learns why; the job stays."""
 
 import uuid
 
@@ -8,6 +8,9 @@ from core_service.documents import service as documents_service
 from core_service.evaluations import service as evaluations_service
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
+from core_service.webhooks import events as webhook_events
+from core_service.webhooks.delivery import give_up_delivery
+from core_service.webhooks.models import WebhookEvent
 
 __all__ = ["give_up"]
 
@@ -21,8 +24,18 @@ async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: st
     if not await jobs_service.fail_job(session, job_id=job.id, worker_id=worker_id, error=reason):
         return False
     if job.kind == JobKind.INDEX_DOCUMENT.value and job.document_id is not None:
-        await documents_service.mark_failed(session, document_id=job.document_id, reason=reason)
+        document_id = job.document_id
+        if await documents_service.mark_failed(session, document_id=document_id, reason=reason):
+            await webhook_events.emit_document_event(
+                session,
+                bot_id=job.bot_id,
+                document_id=document_id,
+                event=WebhookEvent.DOCUMENT_FAILED,
+            )
     elif job.kind == JobKind.RUN_EVALUATION.value:
         evaluation_id = uuid.UUID(job.payload["evaluation_id"])
         await evaluations_service.fail_run(session, evaluation_id=evaluation_id, reason=reason)
+    elif job.kind == JobKind.DELIVER_WEBHOOK.value:
+        delivery_id = uuid.UUID(job.payload["delivery_id"])
+        await give_up_delivery(session, delivery_id=delivery_id, reason=reason)
     return True

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: owners' endpoints, events written with their cause, signed deliveries."""
