@@ -1,0 +1,119 @@
+"""The widget's files and hosted page as HTTP sees them, and the bot's widget settings."""
+
+import re
+import uuid
+
+import httpx
+
+from testsupport.core_users import signup
+
+CSP_DIRECTIVES = {
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "connect-src": "'self'",
+    "img-src": "'self' data:",
+    "base-uri": "'none'",
+    "form-action": "'none'",
+}
+
+
+def _csp(header: str) -> dict[str, str]:
+    return dict(
+        (part.strip().split(" ", 1) + [""])[:2] for part in header.split(";") if part.strip()
+    )
+
+
+async def test_widget_js_is_javascript_any_site_may_load_and_caches_by_its_etag(
+    core_client: httpx.AsyncClient,
+) -> None:
+    first = await core_client.get("/widget.js")
+    again = await core_client.get("/widget.js", headers={"If-None-Match": first.headers["etag"]})
+
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert first.headers["cache-control"] == "public, max-age=3600"
+    assert first.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert first.headers["x-content-type-options"] == "nosniff"
+    assert "/embed?key=" in first.text
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+async def test_the_playground_page_runs_only_its_own_code_and_nobody_may_frame_it(
+    core_client: httpx.AsyncClient,
+) -> None:
+    page = await core_client.get(f"/embed?playground=1&bot={uuid.uuid4()}")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["cache-control"] == "no-store"
+    policy = _csp(page.headers["content-security-policy"])
+    assert policy == {**CSP_DIRECTIVES, "frame-ancestors": "'none'"}
+    assert 'data-mode="playground"' in page.text
+    # Every script and style is the page's own, on this service.
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(loaded) == 2
+    assert all(url.startswith("/embed/assets/") for url in loaded)
+
+
+async def test_the_pages_assets_are_cached_for_good_only_at_their_current_version(
+    core_client: httpx.AsyncClient,
+) -> None:
+    page = await core_client.get(f"/embed?playground=1&bot={uuid.uuid4()}")
+    script_url = re.search(r'src="(/embed/assets/embed\.js\?v=\w+)"', page.text)
+    assert script_url is not None
+
+    current = await core_client.get(script_url.group(1))
+    stale = await core_client.get("/embed/assets/embed.js?v=0ld")
+    style = await core_client.get("/embed/assets/embed.css")
+    unknown = await core_client.get("/embed/assets/secrets.py")
+
+    assert current.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert current.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert stale.headers["cache-control"] == "no-cache"
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "NotFound"
+
+
+async def test_embed_without_a_key_or_playground_bot_is_a_client_mistake(
+    core_client: httpx.AsyncClient,
+) -> None:
+    for query in ("", "?playground=1", "?key=", "?bot=" + str(uuid.uuid4())):
+        answer = await core_client.get("/embed" + query)
+        assert answer.status_code == 422, query
+        assert answer.json()["error"] == "EmbedTargetMissing"
+
+
+async def test_the_owner_sets_the_widget_title_greeting_and_a_validated_color(
+    core_client: httpx.AsyncClient,
+) -> None:
+    owner = await signup(core_client)
+    created = await core_client.post("/api/v1/bots", json={"name": "Helper"}, headers=owner.headers)
+    bot_url = f"/api/v1/bots/{created.json()['id']}"
+    defaults = created.json()["configuration"]["widget"]
+    set_all = await core_client.patch(
+        bot_url,
+        json={"configuration": {"widget": {"title": "Support", "greeting": "Hi there"}}},
+        headers=owner.headers,
+    )
+    set_color = await core_client.patch(
+        bot_url, json={"configuration": {"widget": {"color": "#0F766E"}}}, headers=owner.headers
+    )
+    refused = [
+        await core_client.patch(
+            bot_url, json={"configuration": {"widget": {"color": color}}}, headers=owner.headers
+        )
+        for color in ("red", "#12345", "#0f766e; background: url(x)", "#gggggg")
+    ]
+
+    assert defaults == {"title": "", "greeting": "Hi! Ask me a question.", "color": "#2563eb"}
+    assert set_all.status_code == 200
+    # A partial widget update keeps the fields it does not name.
+    assert set_color.json()["configuration"]["widget"] == {
+        "title": "Support",
+        "greeting": "Hi there",
+        "color": "#0F766E",
+    }
+    assert [answer.status_code for answer in refused] == [422] * 4

@@ -1,0 +1,153 @@
+"""The widget and the hosted chat page in a real browser, against a real core process.
+
+Chromium (Debian's, driven by Playwright) loads the pages from a core started as its image runs
+it; a loopback stand-in answers as the agent, so the answer and its citations are known.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, Request, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chatsphere_contracts.v1 import Citation
+from testsupport.browser import chromium_browser, require_chromium
+from testsupport.core_content import create_bot
+from testsupport.core_users import SignedUpUser, signup
+from testsupport.service_process import ServiceProcess, running_uvicorn
+from testsupport.stub_agent import SlowAgent, running_slow_agent
+
+pytestmark = pytest.mark.slow
+
+ANSWER_TOKENS = ["Backups ", "start ", "at ", "02:00 ", "every ", "night."]
+DOCUMENT_NAME = "Operations handbook"
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "widget.png"
+WIDGET = {
+    "title": "Handbook helper",
+    "greeting": "Hello! Ask me about backups.",
+    "color": "#0f766e",
+}
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A core process, its stand-in agent, and a bot with one document, ready to chat."""
+
+    core: ServiceProcess
+    agent: SlowAgent
+    owner: SignedUpUser
+    bot: dict[str, Any]
+    document_id: str
+
+
+def _core_env(database_url: str, agent_url: str) -> dict[str, str]:
+    return {
+        "CORE_ENVIRONMENT": "test",
+        "CORE_DATABASE_URL": database_url,
+        "CORE_AGENT_URL": agent_url,
+        "CORE_ARGON2_MEMORY_KIB": "1024",
+        "CORE_ARGON2_TIME_COST": "1",
+        "CORE_ARGON2_PARALLELISM": "1",
+    }
+
+
+@pytest.fixture
+def services(
+    core_database_url: str, core_db: AsyncEngine
+) -> Iterator[tuple[ServiceProcess, SlowAgent]]:
+    require_chromium()  # before starting anything: a missing browser skips at once
+    with (
+        running_slow_agent(tokens=ANSWER_TOKENS, token_interval_s=0.02) as agent,
+        running_uvicorn(
+            "core_service.main:create_app", _core_env(core_database_url, agent.url)
+        ) as core,
+    ):
+        yield core, agent
+
+
+@pytest.fixture
+async def platform(services: tuple[ServiceProcess, SlowAgent]) -> Platform:
+    core, agent = services
+    async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+        owner = await signup(client)
+        bot = await create_bot(client, owner, widget=WIDGET)
+        created = await client.post(
+            f"/api/v1/bots/{bot['id']}/documents/text",
+            json={"name": DOCUMENT_NAME, "content": "Nightly backups start at 02:00."},
+            headers=owner.headers,
+        )
+        assert created.status_code == 202, created.text
+    document_id = str(created.json()["id"])
+    agent.citations = [
+        Citation(chunk_id=str(uuid.uuid4()), document_id=document_id, score=0.9, snippet="02:00")
+    ]
+    return Platform(core=core, agent=agent, owner=owner, bot=bot, document_id=document_id)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium_browser() as started:
+        yield started
+
+
+def _recorded(page: Page) -> list[str]:
+    urls: list[str] = []
+
+    def record(request: Request) -> None:
+        urls.append(request.url)
+
+    page.on("request", record)
+    return urls
+
+
+async def _ask_and_see_the_answer(page: Page, question: str) -> None:
+    """Type, press Enter, and wait for the streamed answer with its cited document."""
+    chat = page.frame_locator("iframe") if await page.locator("iframe").count() else page
+    field = chat.get_by_label("Your question")
+    await field.fill(question)
+    await field.press("Enter")
+    answer = chat.locator(".msg--bot").last
+    await expect(answer.locator(".msg__text")).to_have_text("".join(ANSWER_TOKENS))
+    await expect(answer.locator(".msg__source")).to_have_text([DOCUMENT_NAME])
+
+
+async def test_the_owner_tries_a_bot_in_the_playground_with_the_token_in_the_fragment(
+    platform: Platform, browser: Browser, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 375, "height": 700})
+    requests = _recorded(page)
+    bot_id = platform.bot["id"]
+    await page.goto(
+        f"{platform.core.base_url}/embed?playground=1&bot={bot_id}"
+        f"#token={platform.owner.access_token}"
+    )
+    await expect(page.get_by_role("heading", name=WIDGET["title"])).to_be_visible()
+    await expect(page.locator(".msg--bot").first).to_have_text(WIDGET["greeting"])
+    assert "#" not in page.url  # the token left the address bar
+
+    await _ask_and_see_the_answer(page, "When do backups start?")
+    await page.get_by_role("button", name="Helpful", exact=True).click()
+    await expect(page.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await page.screenshot(path=tmp_path / "playground.png")
+
+    assert requests
+    assert all(url.startswith(platform.core.base_url) for url in requests)
+    assert not any(platform.owner.access_token in url for url in requests)
+    async with httpx.AsyncClient(base_url=platform.core.base_url) as client:
+        listed = await client.get(
+            f"/api/v1/bots/{bot_id}/conversations", headers=platform.owner.headers
+        )
+        conversation_id = listed.json()["items"][0]["id"]
+        messages = await client.get(
+            f"/api/v1/conversations/{conversation_id}/messages", headers=platform.owner.headers
+        )
+    stored = messages.json()["items"]
+    assert [m["role"] for m in stored] == ["user", "assistant"]
+    assert stored[1]["feedback"] == {"rating": "up", "comment": None}
