@@ -44,7 +44,13 @@ async def test_every_route_answers_404_for_someone_elses_objects(
             headers=owner.headers,
         )
     ).json()
+    key = await content_client.post(
+        f"/api/v1/bots/{bot['id']}/keys",
+        json={"name": "k", "kind": "secret"},
+        headers=owner.headers,
+    )
     ids = {
+        "key_id": key.json()["id"],
         "bot_id": bot["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
@@ -55,6 +61,7 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         ("POST", "/api/v1/bots/{bot_id}/documents/text"): {"name": "x", "content": "y"},
         ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
+        ("POST", "/api/v1/bots/{bot_id}/keys"): {"name": "stolen", "kind": "secret"},
         ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
@@ -84,6 +91,8 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         f"/api/v1/bots/{bot['id']}/documents/{document['id']}", headers=owner.headers
     )
     assert kept.status_code == 200
+    keys = await content_client.get(f"/api/v1/bots/{bot['id']}/keys", headers=owner.headers)
+    assert [k["name"] for k in keys.json()["items"]] == ["k"]
 
 
 async def test_a_document_cannot_be_reached_through_another_bot(

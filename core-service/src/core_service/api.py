@@ -6,6 +6,7 @@ from core_service.admin.router import router as admin_router
 from core_service.analytics.router import router as analytics_router
 from core_service.auth.router import router as auth_router
 from core_service.billing.router import router as billing_router
+from core_service.botkeys.router import router as botkeys_router
 from core_service.bots.router import router as bots_router
 from core_service.chat.router import router as chat_router
 from core_service.conversations.router import router as conversations_router
@@ -30,6 +31,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     feedback_router,
     analytics_router,
     evaluations_router,
+    botkeys_router,
     auth_router,
     plans_router,
     usage_router,
