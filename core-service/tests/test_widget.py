@@ -117,3 +117,63 @@ async def test_the_owner_sets_the_widget_title_greeting_and_a_validated_color(
         "color": "#0F766E",
     }
     assert [answer.status_code for answer in refused] == [422] * 4
+
+
+async def _bot_with_key(
+    client: httpx.AsyncClient, name: str, origins: list[str]
+) -> tuple[dict[str, str], str, str]:
+    owner = await signup(client)
+    bot = await client.post(
+        "/api/v1/bots",
+        json={"name": name, "configuration": {"widget": {"color": "#0f766e"}}},
+        headers=owner.headers,
+    )
+    keys_url = f"/api/v1/bots/{bot.json()['id']}/keys"
+    publishable = await client.post(
+        keys_url,
+        json={"name": "site", "kind": "publishable", "allowed_origins": origins},
+        headers=owner.headers,
+    )
+    secret = await client.post(
+        keys_url, json={"name": "server", "kind": "secret"}, headers=owner.headers
+    )
+    return owner.headers, publishable.json()["key"], secret.json()["key"]
+
+
+async def test_a_key_page_shows_the_bots_settings_and_only_its_sites_may_frame_it(
+    core_client: httpx.AsyncClient,
+) -> None:
+    origins = ["http://127.0.0.2:8080", "https://shop.example"]
+    _, key, _ = await _bot_with_key(core_client, '<b onclick="x()">Shop</b>', origins)
+
+    page = await core_client.get(f"/embed?key={key}")
+
+    assert page.status_code == 200
+    policy = _csp(page.headers["content-security-policy"])
+    assert policy == {**CSP_DIRECTIVES, "frame-ancestors": " ".join(origins)}
+    assert 'data-mode="key"' in page.text
+    assert 'data-color="#0f766e"' in page.text
+    # The bot's name is the title when the owner set none, and it is text, never markup.
+    assert "&lt;b onclick=&quot;x()&quot;&gt;Shop&lt;/b&gt;" in page.text
+    assert "<b onclick" not in page.text
+
+
+async def test_a_secret_an_unknown_or_a_revoked_key_gets_no_page(
+    core_client: httpx.AsyncClient,
+) -> None:
+    owner_headers, key, secret = await _bot_with_key(core_client, "Shop", ["https://shop.example"])
+    secret_page = await core_client.get(f"/embed?key={secret}")
+    unknown_page = await core_client.get("/embed?key=pk_unknown")
+    bot_id = (await core_client.get("/api/v1/bots", headers=owner_headers)).json()["items"][0]["id"]
+    keys = await core_client.get(f"/api/v1/bots/{bot_id}/keys", headers=owner_headers)
+    for listed in keys.json()["items"]:
+        await core_client.delete(
+            f"/api/v1/bots/{bot_id}/keys/{listed['id']}", headers=owner_headers
+        )
+    revoked_page = await core_client.get(f"/embed?key={key}")
+
+    assert secret_page.status_code == 422
+    assert secret_page.json()["error"] == "PublishableKeyRequired"
+    assert secret not in secret_page.text
+    assert unknown_page.status_code == 404
+    assert revoked_page.status_code == 404

@@ -21,6 +21,7 @@ from core_service.botkeys.models import BotKey, KeyKind
 from core_service.database import SessionDep
 from core_service.ratelimit.dependencies import count_hit
 from core_service.ratelimit.service import Limit
+from core_service.widget.origin import from_hosted_page
 
 __all__ = [
     "CORS_ORIGIN_STATE",
@@ -57,7 +58,8 @@ async def admit_key(request: Request, session: AsyncSession, *, key: BotKey) -> 
     and a note of its use."""
     if KeyKind(key.kind) is KeyKind.PUBLISHABLE:
         origin = request.headers.get("origin")
-        if origin is None or origin not in key.allowed_origins:
+        allowed = origin in key.allowed_origins or from_hosted_page(request)
+        if origin is None or not allowed:
             raise OriginNotAllowed
         # Set before the rate limit, so that a 429 is readable by the page that caused it.
         setattr(request.state, CORS_ORIGIN_STATE, origin)
