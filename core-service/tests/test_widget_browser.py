@@ -4,6 +4,7 @@ Chromium (Debian's, driven by Playwright) loads the pages from a core started as
 it; a loopback stand-in answers as the agent, so the answer and its citations are known.
 """
 
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from playwright.async_api import Browser, Page, Request, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatsphere_contracts.v1 import Citation
-from testsupport.browser import chromium_browser, require_chromium
+from testsupport.browser import chromium_browser, require_chromium, serving_page
 from testsupport.core_content import create_bot
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.service_process import ServiceProcess, running_uvicorn
@@ -151,3 +152,141 @@ async def test_the_owner_tries_a_bot_in_the_playground_with_the_token_in_the_fra
     stored = messages.json()["items"]
     assert [m["role"] for m in stored] == ["user", "assistant"]
     assert stored[1]["feedback"] == {"rating": "up", "comment": None}
+
+
+async def _publishable_key(platform: Platform, origins: list[str]) -> str:
+    async with httpx.AsyncClient(base_url=platform.core.base_url) as client:
+        created = await client.post(
+            f"/api/v1/bots/{platform.bot['id']}/keys",
+            json={"name": "site", "kind": "publishable", "allowed_origins": origins},
+            headers=platform.owner.headers,
+        )
+    assert created.status_code == 201, created.text
+    return str(created.json()["key"])
+
+
+def _site(core_url: str, key: str) -> str:
+    """A shop's page on another origin that embeds the widget with the documented snippet."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Shop</title></head><body><h1>Our shop</h1><p>Welcome to the shop.</p>"
+        f'<script src="{core_url}/widget.js" data-key="{key}" async></script></body></html>'
+    )
+
+
+async def _owners_view(platform: Platform) -> list[dict[str, Any]]:
+    """The bot's conversations and their messages, as the owner sees them."""
+    async with httpx.AsyncClient(base_url=platform.core.base_url) as client:
+        listed = await client.get(
+            f"/api/v1/bots/{platform.bot['id']}/conversations", headers=platform.owner.headers
+        )
+        views = []
+        for conversation in listed.json()["items"]:
+            messages = await client.get(
+                f"/api/v1/conversations/{conversation['id']}/messages",
+                headers=platform.owner.headers,
+            )
+            views.append({**conversation, "messages": messages.json()["items"]})
+    return views
+
+
+async def test_a_site_embeds_the_widget_and_its_visitor_gets_a_streamed_cited_answer(
+    platform: Platform, browser: Browser, tmp_path: Path
+) -> None:
+    with serving_page("") as site:
+        key = await _publishable_key(platform, [site])
+    with serving_page(_site(platform.core.base_url, key)) as site:
+        page = await browser.new_page(viewport={"width": 1024, "height": 720})
+        requests = _recorded(page)
+        await page.goto(site + "/")
+        await page.get_by_role("button", name="Open chat").click()
+        chat = page.frame_locator("iframe[title=Chat]")
+        await expect(chat.get_by_role("heading", name=WIDGET["title"])).to_be_visible()
+        await _ask_and_see_the_answer(page, "When do backups start?")
+        await chat.get_by_role("button", name="Helpful", exact=True).click()
+        await expect(chat.get_by_role("status")).to_have_text("Thanks for your feedback.")
+        await page.screenshot(path=tmp_path / "widget.png")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "widget.png", SCREENSHOT)
+
+    assert requests[0] == site + "/"
+    # Everything after the site's own page came from the core service: nothing from elsewhere.
+    assert [url for url in requests[1:] if not url.startswith(platform.core.base_url)] == []
+    assert any("/api/v1/public/sessions" in url for url in requests)
+    [conversation] = await _owners_view(platform)
+    assert conversation["end_user_id"] is not None
+    assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
+    assert conversation["messages"][1]["feedback"]["rating"] == "up"
+
+
+async def test_a_site_the_key_does_not_list_gets_nothing(
+    platform: Platform, browser: Browser
+) -> None:
+    key = await _publishable_key(platform, ["http://127.0.0.2:9"])
+    with serving_page(_site(platform.core.base_url, key), host="127.0.0.3") as site:
+        page = await browser.new_page()
+        requests = _recorded(page)
+        await page.goto(site + "/")
+        await page.get_by_role("button", name="Open chat").click()
+        frame = page.locator("iframe[title=Chat]")
+        await expect(frame).to_be_attached()
+        # Chromium refuses to show the page (frame-ancestors): no chat field ever appears.
+        await page.wait_for_timeout(500)
+        assert (
+            await page.frame_locator("iframe[title=Chat]").get_by_label("Your question").count()
+            == 0
+        )
+        made_by_the_widget = list(requests)
+        # And the page's own scripts cannot use the key either.
+        direct = await page.evaluate(
+            """async ([core, key]) => {
+                try {
+                    const headers = {Authorization: "Bearer " + key};
+                    headers["Content-Type"] = "application/json";
+                    const url = core + "/api/v1/public/sessions";
+                    const answer = await fetch(url, {method: "POST", headers, body: "{}"});
+                    return String(answer.status);
+                } catch (error) {
+                    return "blocked";
+                }
+            }""",
+            [platform.core.base_url, key],
+        )
+
+    assert direct in ("blocked", "403")
+    assert any("/embed?key=" in url for url in made_by_the_widget)  # asked for, then refused
+    assert not any("/api/v1/public/" in url for url in made_by_the_widget)
+    assert await _owners_view(platform) == []
+
+
+async def test_keyboard_only_on_a_phone_sized_screen(
+    platform: Platform, browser: Browser, tmp_path: Path
+) -> None:
+    with serving_page("") as site:
+        key = await _publishable_key(platform, [site])
+    with serving_page(_site(platform.core.base_url, key)) as site:
+        page = await browser.new_page(viewport={"width": 375, "height": 700})
+        await page.goto(site + "/")
+        launcher = page.get_by_role("button", name="Open chat")
+        await page.keyboard.press("Tab")
+        await expect(launcher).to_be_focused()
+        await page.keyboard.press("Enter")
+        chat = page.frame_locator("iframe[title=Chat]")
+        await expect(chat.get_by_label("Your question")).to_be_focused()
+        await page.keyboard.type("When do backups start?")
+        await page.keyboard.press("Enter")
+        answer = chat.locator(".msg--bot").last
+        await expect(answer.locator(".msg__text")).to_have_text("".join(ANSWER_TOKENS))
+        panel = await page.locator("#chatsphere-panel").bounding_box()
+        overflow = await chat.locator("html").evaluate(
+            "html => html.scrollWidth - html.clientWidth"
+        )
+        await page.screenshot(path=tmp_path / "phone.png")
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#chatsphere-panel")).to_be_hidden()
+        await expect(launcher).to_be_focused()
+
+    assert panel is not None
+    assert (panel["width"], panel["height"]) == (375, 700)  # the whole screen on a phone
+    assert overflow == 0  # nothing wider than the screen
