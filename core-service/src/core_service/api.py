@@ -15,6 +15,7 @@ from core_service.errors import ERROR_RESPONSES
 from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
+from core_service.public.router import router as public_router
 from core_service.usage.router import router as usage_router
 
 __all__ = ["include_api_routers"]
@@ -29,6 +30,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     conversations_router,
     chat_router,
     feedback_router,
+    public_router,
     analytics_router,
     evaluations_router,
     botkeys_router,
