@@ -57,18 +57,18 @@ async def chromium_browser() -> AsyncIterator[Browser]:
 
 
 @contextmanager
-def serving_page(html: str, *, host: str = "127.0.0.2") -> Iterator[str]:
-    """Serve ``html`` at ``/`` on another loopback origin (a site that embeds the widget)."""
-    body = html.encode()
+def serving_page(pages: dict[str, str], *, host: str = "127.0.0.2") -> Iterator[str]:
+    """Serve ``pages`` (path to HTML, read at each request, so a test may fill it in once it
+    knows the origin) on another loopback origin: a site that embeds the widget."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/" else 404)
+            body = pages.get(self.path, "").encode()
+            self.send_response(200 if self.path in pages else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body) if self.path == "/" else 0))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if self.path == "/":
-                self.wfile.write(body)
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Quiet: the test output is for the tests."""

@@ -194,9 +194,10 @@ async def _owners_view(platform: Platform) -> list[dict[str, Any]]:
 async def test_a_site_embeds_the_widget_and_its_visitor_gets_a_streamed_cited_answer(
     platform: Platform, browser: Browser, tmp_path: Path
 ) -> None:
-    with serving_page("") as site:
+    pages: dict[str, str] = {}
+    with serving_page(pages) as site:
         key = await _publishable_key(platform, [site])
-    with serving_page(_site(platform.core.base_url, key)) as site:
+        pages["/"] = _site(platform.core.base_url, key)
         page = await browser.new_page(viewport={"width": 1024, "height": 720})
         requests = _recorded(page)
         await page.goto(site + "/")
@@ -224,7 +225,7 @@ async def test_a_site_the_key_does_not_list_gets_nothing(
     platform: Platform, browser: Browser
 ) -> None:
     key = await _publishable_key(platform, ["http://127.0.0.2:9"])
-    with serving_page(_site(platform.core.base_url, key), host="127.0.0.3") as site:
+    with serving_page({"/": _site(platform.core.base_url, key)}, host="127.0.0.3") as site:
         page = await browser.new_page()
         requests = _recorded(page)
         await page.goto(site + "/")
@@ -263,9 +264,10 @@ async def test_a_site_the_key_does_not_list_gets_nothing(
 async def test_keyboard_only_on_a_phone_sized_screen(
     platform: Platform, browser: Browser, tmp_path: Path
 ) -> None:
-    with serving_page("") as site:
+    pages: dict[str, str] = {}
+    with serving_page(pages) as site:
         key = await _publishable_key(platform, [site])
-    with serving_page(_site(platform.core.base_url, key)) as site:
+        pages["/"] = _site(platform.core.base_url, key)
         page = await browser.new_page(viewport={"width": 375, "height": 700})
         await page.goto(site + "/")
         launcher = page.get_by_role("button", name="Open chat")

@@ -14,7 +14,24 @@
 
   // ---- The two doors: the routes differ, the conversation is the same. ----
 
+  // Browsers that block third-party storage throw on the mere access: keep state in memory.
+  function storageOr(name) {
+    try {
+      const storage = window[name];
+      storage.getItem("chatsphere");
+      return storage;
+    } catch (error) {
+      const memory = new Map();
+      return {
+        getItem: (item) => (memory.has(item) ? memory.get(item) : null),
+        setItem: (item, value) => memory.set(item, String(value)),
+        removeItem: (item) => memory.delete(item),
+      };
+    }
+  }
+
   function publicApi(key) {
+    const localStorage = storageOr("localStorage");
     const storageKey = "chatsphere:" + key;
     let state = readStored(localStorage, storageKey);
 
@@ -52,6 +69,7 @@
     const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
     // The token must not linger in the address bar, the history or a bookmark.
     history.replaceState(null, "", location.pathname + location.search);
+    const sessionStorage = storageOr("sessionStorage");
     const storageKey = "chatsphere-playground:" + botId;
     const state = readStored(sessionStorage, storageKey);
     return {

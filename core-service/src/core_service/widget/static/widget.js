@@ -12,6 +12,7 @@
   const phone = window.matchMedia("(max-width: 480px)");
   let panel = null;
   let frame = null;
+  let loaded = false;
 
   function svg(tag, attributes) {
     const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
@@ -73,14 +74,20 @@
     frame.src = core + "/embed?key=" + encodeURIComponent(key);
     frame.title = "Chat";
     style(frame, { border: "0", width: "100%", height: "100%", display: "block" });
-    frame.addEventListener("load", () => tell("chatsphere:open"));
+    frame.addEventListener("load", () => {
+      loaded = true;
+      if (panel.style.display !== "none") {
+        frame.focus();
+        tell("chatsphere:open");
+      }
+    });
     panel.append(frame);
     document.body.append(panel);
     place();
   }
 
   function tell(type) {
-    if (frame && frame.contentWindow) frame.contentWindow.postMessage({ type }, core);
+    if (loaded) frame.contentWindow.postMessage({ type }, core);
   }
 
   function open() {
