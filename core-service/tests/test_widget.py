@@ -177,3 +177,26 @@ async def test_a_secret_an_unknown_or_a_revoked_key_gets_no_page(
     assert secret not in secret_page.text
     assert unknown_page.status_code == 404
     assert revoked_page.status_code == 404
+
+
+async def test_the_hosted_pages_own_calls_are_admitted_for_its_key_and_nothing_else_is(
+    core_client: httpx.AsyncClient,
+) -> None:
+    _, key, _ = await _bot_with_key(core_client, "Shop", ["https://shop.example"])
+
+    async def session_from(origin: str | None, fetch_site: str | None) -> int:
+        headers = {"Authorization": f"Bearer {key}"}
+        headers |= {"Origin": origin} if origin else {}
+        headers |= {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
+        answer = await core_client.post("/api/v1/public/sessions", json={}, headers=headers)
+        return answer.status_code
+
+    # The browser's view of the hosted page on this service (Host: core.test).
+    assert await session_from("http://core.test", "same-origin") == 201
+    assert await session_from(None, "same-origin") == 201  # a same-origin GET has no Origin
+    assert await session_from("https://shop.example", "cross-site") == 201
+    # A page elsewhere cannot pass for the hosted page: the browser says where it is.
+    assert await session_from("http://core.test", "cross-site") == 403
+    assert await session_from("https://evil.example", "same-origin") == 403
+    assert await session_from(None, None) == 403
+    assert await session_from("http://core.test", None) == 403

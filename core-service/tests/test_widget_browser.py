@@ -57,10 +57,10 @@ def _core_env(database_url: str, agent_url: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def services(
-    core_database_url: str, core_db: AsyncEngine
-) -> Iterator[tuple[ServiceProcess, SlowAgent]]:
+# One core process for the module (starting it is most of a test's time); each test still gets
+# an emptied database through ``core_db``.
+@pytest.fixture(scope="module")
+def services(core_database_url: str) -> Iterator[tuple[ServiceProcess, SlowAgent]]:
     require_chromium()  # before starting anything: a missing browser skips at once
     with (
         running_slow_agent(tokens=ANSWER_TOKENS, token_interval_s=0.02) as agent,
@@ -72,7 +72,7 @@ def services(
 
 
 @pytest.fixture
-async def platform(services: tuple[ServiceProcess, SlowAgent]) -> Platform:
+async def platform(services: tuple[ServiceProcess, SlowAgent], core_db: AsyncEngine) -> Platform:
     core, agent = services
     async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
         owner = await signup(client)
@@ -292,3 +292,19 @@ async def test_keyboard_only_on_a_phone_sized_screen(
     assert panel is not None
     assert (panel["width"], panel["height"]) == (375, 700)  # the whole screen on a phone
     assert overflow == 0  # nothing wider than the screen
+
+
+async def test_a_visitor_who_reloads_the_page_continues_the_conversation(
+    platform: Platform, browser: Browser
+) -> None:
+    key = await _publishable_key(platform, ["http://127.0.0.2:9"])
+    page = await browser.new_page()
+    await page.goto(f"{platform.core.base_url}/embed?key={key}")
+    await _ask_and_see_the_answer(page, "When do backups start?")
+    await page.reload()
+
+    # The stored session and conversation bring the history back, citations included.
+    await expect(page.locator(".msg--user")).to_have_text(["When do backups start?"])
+    await expect(page.locator(".msg--bot .msg__text")).to_have_text(["".join(ANSWER_TOKENS)])
+    await expect(page.locator(".msg__source")).to_have_text([DOCUMENT_NAME])
+    assert len(await _owners_view(platform)) == 1

@@ -58,8 +58,8 @@ async def admit_key(request: Request, session: AsyncSession, *, key: BotKey) -> 
     and a note of its use."""
     if KeyKind(key.kind) is KeyKind.PUBLISHABLE:
         origin = request.headers.get("origin")
-        allowed = origin in key.allowed_origins or from_hosted_page(request)
-        if origin is None or not allowed:
+        allowed = origin is not None and origin in key.allowed_origins
+        if not (allowed or from_hosted_page(request)):
             raise OriginNotAllowed
         # Set before the rate limit, so that a 429 is readable by the page that caused it.
         setattr(request.state, CORS_ORIGIN_STATE, origin)

@@ -14,9 +14,12 @@ __all__ = ["from_hosted_page"]
 
 
 def from_hosted_page(request: Request) -> bool:
-    """True for a browser's same-origin request from a page of this service."""
-    origin = request.headers.get("origin")
-    host = request.headers.get("host")
-    if not origin or not host or request.headers.get("sec-fetch-site") != "same-origin":
+    """True for a browser's same-origin request from a page of this service.
+
+    Browsers send no ``Origin`` on a same-origin GET; when one is sent, it must name this host.
+    """
+    if request.headers.get("sec-fetch-site") != "same-origin":
         return False
-    return urlsplit(origin).netloc.lower() == host.lower()
+    origin = request.headers.get("origin")
+    host = request.headers.get("host", "")
+    return origin is None or urlsplit(origin).netloc.lower() == host.lower()
