@@ -210,3 +210,18 @@ async def test_an_owners_token_or_the_wrong_credential_never_opens_a_public_rout
     assert len(operations) >= 8
     expected = {"InvalidSession", "InvalidBotKey"}
     assert {k: a for k, a in answers.items() if a[0] != 401 or a[1] not in expected} == {}
+
+
+def test_every_public_route_takes_a_key_or_a_session_and_nothing_else(
+    content_app: FastAPI,
+) -> None:
+    schemes = {
+        (method.upper(), path): {name for need in operation.get("security", []) for name in need}
+        for path, operations in content_app.openapi()["paths"].items()
+        if path.startswith(PUBLIC_PREFIX)
+        for method, operation in operations.items()
+    }
+
+    assert schemes.pop(("POST", "/api/v1/public/sessions")) == {"BotKey"}
+    assert len(schemes) >= 7
+    assert {key: names for key, names in schemes.items() if names != {"EndUserSession"}} == {}

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core_service.botkeys import service as botkeys_service
 from core_service.botkeys.exceptions import InvalidBotKey, OriginNotAllowed
 from core_service.botkeys.models import BotKey, KeyKind
-from core_service.ratelimit.dependencies import count_hit
+from core_service.ratelimit.dependencies import count_hit_autocommit
 from core_service.ratelimit.service import Limit
 from core_service.users.models import User
 
@@ -59,8 +59,10 @@ async def admitted_key(
     every use of a key passes: its origin (publishable keys) and its rate limit. None when no
     such key is in use.
 
-    Its own short transactions, never the request's: a request holding a pooled connection
-    while it waits for a second one would starve the pool under load.
+    On its own autocommit connection, never the request's (a request holding a pooled
+    connection while it waits for a second one would starve the pool under load), so each
+    statement commits at once: the key's rate-limit bucket, shared by all its requests, stays
+    locked only for the statement.
     """
     sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
     async with sessions() as session:
@@ -69,11 +71,11 @@ async def admitted_key(
             return None
         _check_origin(request, found[0])
         await botkeys_service.note_use(session, key=found[0])
-    await count_hit(
-        request,
-        key=f"botkey:{found[0].id}",
-        limit=Limit(hits=found[0].rate_limit_per_minute, window_s=_RATE_WINDOW_S),
-    )
+        await count_hit_autocommit(
+            session,
+            key=f"botkey:{found[0].id}",
+            limit=Limit(hits=found[0].rate_limit_per_minute, window_s=_RATE_WINDOW_S),
+        )
     return found
 
 
