@@ -230,14 +230,13 @@ async def test_a_site_the_key_does_not_list_gets_nothing(
         requests = _recorded(page)
         await page.goto(site + "/")
         await page.get_by_role("button", name="Open chat").click()
-        frame = page.locator("iframe[title=Chat]")
-        await expect(frame).to_be_attached()
-        # Chromium refuses to show the page (frame-ancestors): no chat field ever appears.
-        await page.wait_for_timeout(500)
-        assert (
-            await page.frame_locator("iframe[title=Chat]").get_by_label("Your question").count()
-            == 0
-        )
+        frame = await page.locator("iframe[title=Chat]").element_handle()
+        content = await frame.content_frame()
+        assert content is not None
+        await content.wait_for_load_state()
+        # Chromium refused to show the page there (frame-ancestors): no chat, no greeting.
+        assert await content.get_by_label("Your question").count() == 0
+        assert WIDGET["greeting"] not in await content.content()
         made_by_the_widget = list(requests)
         # And the page's own scripts cannot use the key either.
         direct = await page.evaluate(
