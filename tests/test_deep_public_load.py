@@ -26,7 +26,7 @@ from testsupport.core_content import create_bot, upload
 from testsupport.core_public import new_key
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.postgres import PostgresServer
-from testsupport.service_process import running_uvicorn, running_worker
+from testsupport.service_process import log_events, running_uvicorn, running_worker
 
 pytestmark = [pytest.mark.deep, pytest.mark.timeout(900)]
 
@@ -184,6 +184,16 @@ async def _end_user(client: httpx.AsyncClient, site: Site, tally: Tally, until: 
         await _one_turn(client, tally, url, headers)
 
 
+def _problems(log: str) -> list[str]:
+    """The service's warning and error lines (at most ten), to say why a request failed."""
+    found = [
+        json.dumps(event)[:600]
+        for event in log_events(log)
+        if event.get("level") in ("warning", "error", "critical")
+    ]
+    return found[:10]
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
@@ -235,6 +245,7 @@ async def test_200_anonymous_end_users_chat_through_publishable_keys_without_err
                     f"/api/v1/bots/{(await _bot_id(client, owner))}/analytics",
                     headers=owner.headers,
                 )
+            core_problems = _problems(core.output())
 
     figures = {
         "end_users": END_USERS,
@@ -250,7 +261,7 @@ async def test_200_anonymous_end_users_chat_through_publishable_keys_without_err
         "analytics_end_users": listed.json().get("end_users"),
     }
     print(f"\n{json.dumps(figures)}")  # noqa: T201 - the figures go into the report
-    assert tally.errors == Counter(), tally.examples
+    assert tally.errors == Counter(), (tally.examples, core_problems)
     assert len(tally.turns_s) >= END_USERS
     assert figures["analytics_end_users"] == END_USERS
 
