@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PACKAGES := shared-contracts/src service-kit/src core-service/src agent-service/src
 
-.PHONY: help install run promote test lint format typecheck pytest test-contracts test-core test-agent test-deploy check-deep check-containers bench clean
+.PHONY: help install run promote test lint format typecheck pytest chromium test-contracts test-core test-agent test-deploy check-deep check-containers bench clean
 
 help:
 	@echo "make run    start core (8000), agent (8001) and the worker on embedded PostgreSQL"
@@ -45,8 +45,12 @@ typecheck:
 	$(UV) run --frozen mypy agent-service/tests
 	$(UV) run --frozen mypy shared-contracts/tests tests
 
-pytest:
+pytest: chromium
 	$(UV) run --frozen pytest -m "not deep"
+
+# The widget's browser tests drive Debian's Chromium: installed here when missing (as root).
+chromium:
+	bash scripts/ensure_chromium.sh
 
 # Fault and load suites with real processes (minutes, not seconds); CI runs them after make test.
 check-deep: install

@@ -59,7 +59,13 @@ async def test_every_route_answers_404_for_someone_elses_objects(
     deliveries = await content_client.get(
         f"/api/v1/webhooks/{webhook['id']}/deliveries", headers=owner.headers
     )
+    key = await content_client.post(
+        f"/api/v1/bots/{bot['id']}/keys",
+        json={"name": "k", "kind": "secret"},
+        headers=owner.headers,
+    )
     ids = {
+        "key_id": key.json()["id"],
         "bot_id": bot["id"],
         "webhook_id": webhook["id"],
         "delivery_id": deliveries.json()["items"][0]["id"],
@@ -73,6 +79,7 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
         ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": False},
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
+        ("POST", "/api/v1/bots/{bot_id}/keys"): {"name": "stolen", "kind": "secret"},
         ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
@@ -104,6 +111,8 @@ async def test_every_route_answers_404_for_someone_elses_objects(
     assert kept.status_code == 200
     hook = await content_client.get(f"/api/v1/webhooks/{webhook['id']}", headers=owner.headers)
     assert hook.json()["enabled"] is True
+    keys = await content_client.get(f"/api/v1/bots/{bot['id']}/keys", headers=owner.headers)
+    assert [k["name"] for k in keys.json()["items"]] == ["k"]
 
 
 async def test_a_document_cannot_be_reached_through_another_bot(

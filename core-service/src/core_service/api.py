@@ -6,6 +6,7 @@ from core_service.admin.router import router as admin_router
 from core_service.analytics.router import router as analytics_router
 from core_service.auth.router import router as auth_router
 from core_service.billing.router import router as billing_router
+from core_service.botkeys.router import router as botkeys_router
 from core_service.bots.router import router as bots_router
 from core_service.chat.router import router as chat_router
 from core_service.conversations.router import router as conversations_router
@@ -14,6 +15,7 @@ from core_service.errors import ERROR_RESPONSES
 from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
+from core_service.public.router import router as public_router
 from core_service.usage.router import router as usage_router
 from core_service.webhooks.router import router as webhooks_router
 
@@ -29,8 +31,10 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     conversations_router,
     chat_router,
     feedback_router,
+    public_router,
     analytics_router,
     evaluations_router,
+    botkeys_router,
     auth_router,
     plans_router,
     usage_router,

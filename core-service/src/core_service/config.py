@@ -154,6 +154,16 @@ class Settings(ServiceSettings):
     worker_attempts_per_claim: int = Field(default=3, ge=1, le=20)
     chat_history_max_messages: int = Field(default=20, ge=0, le=100)
     chat_history_token_budget: int = Field(default=3_000, ge=0)
+    public_session_ttl_s: int = Field(
+        default=3_600, ge=1, le=86_400, description="Lifetime of an end user's session token."
+    )
+    public_session_audience: str = Field(
+        default="chatsphere-public",
+        description="The audience of end-user session tokens; never the access tokens' own.",
+    )
+    public_messages_per_end_user_per_minute: int = Field(
+        default=30, ge=1, description="Messages one end user may send a bot in a minute."
+    )
 
     # Outgoing webhooks (README, "Webhooks").
     webhook_timeout_s: float = Field(
@@ -233,6 +243,13 @@ class Settings(ServiceSettings):
             raise ValueError(
                 "CORE_JWT_PRIVATE_KEY and CORE_JWT_KEY_ID are required for RS256/EdDSA"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _session_audience_is_its_own(self) -> Self:
+        # The audience is what keeps an end user's session token from passing as an access token.
+        if self.public_session_audience == self.jwt_audience:
+            raise ValueError("CORE_PUBLIC_SESSION_AUDIENCE must differ from CORE_JWT_AUDIENCE")
         return self
 
     @model_validator(mode="after")

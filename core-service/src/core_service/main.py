@@ -27,6 +27,8 @@ from core_service.database import (
 from core_service.errors import install_database_error_handlers
 from core_service.health.router import router as health_router
 from core_service.observability.metrics import HTTP_METRICS, metrics_endpoint
+from core_service.public.cors import PublicCorsMiddleware
+from core_service.widget.router import router as widget_router
 
 __all__ = ["create_app"]
 
@@ -81,6 +83,7 @@ def create_app(
     app.state.settings = settings
     app.include_router(health_router)
     include_api_routers(app)
+    app.include_router(widget_router)
     tracer_provider = install_infrastructure(
         app,
         settings,
@@ -91,6 +94,8 @@ def create_app(
         large_body_routes=_upload_caps(app, settings),
     )
     install_database_error_handlers(app)
+    # Added last, so outermost: every public answer, errors included, gets its CORS headers.
+    app.add_middleware(PublicCorsMiddleware)
     return app
 
 

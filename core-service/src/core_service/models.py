@@ -3,6 +3,7 @@
 from core_service.auth.models import RefreshToken  # noqa: F401
 from core_service.billing.models import StripeEvent  # noqa: F401
 from core_service.blobs.models import StoredBlob  # noqa: F401
+from core_service.botkeys.models import BotIdentitySecret, BotKey  # noqa: F401
 from core_service.bots.models import Bot  # noqa: F401
 from core_service.conversations.models import Conversation, Message  # noqa: F401
 from core_service.database import Base

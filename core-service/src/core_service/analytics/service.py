@@ -36,18 +36,20 @@ async def bot_analytics(session: AsyncSession, *, bot_id: uuid.UUID, days: int) 
                 func.count().filter(answer, Message.answered),
                 func.count().filter(answer, Message.feedback_rating == FeedbackRating.UP.value),
                 func.count().filter(answer, Message.feedback_rating == FeedbackRating.DOWN.value),
+                # End users who wrote in the period; the owner's own conversations have none.
+                func.count(Conversation.end_user_id.distinct()),
             )
             .select_from(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(in_bot)
         )
     ).one()
-    messages, answers, answered, up, down = (int(value) for value in totals)
+    messages, answers, answered, up, down, end_users = (int(value) for value in totals)
     return BotAnalytics(
         days=days,
         conversations=await _conversations(session, bot_id=bot_id, since=since),
         messages=messages,
-        end_users=0,
+        end_users=end_users,
         answered_rate=round(answered / answers, 4) if answers else None,
         feedback=FeedbackCounts(up=up, down=down),
         unanswered=await _unanswered(session, bot_id=bot_id, since=since),

@@ -20,7 +20,9 @@ __all__ = [
     "AccessToken",
     "TokenClaims",
     "VerifiedTokens",
+    "decode_signed",
     "issue_access_token",
+    "sign_claims",
 ]
 
 # ``epoch`` is the user's token epoch when the token was issued: the active-user check refuses
@@ -63,9 +65,33 @@ def issue_access_token(
         "exp": now + timedelta(seconds=settings.access_token_ttl_s),
         "jti": uuid.uuid4().hex,
     }
+    return AccessToken(token=sign_claims(settings, claims), expires_in=settings.access_token_ttl_s)
+
+
+def sign_claims(settings: Settings, claims: dict[str, Any]) -> str:
+    """A JWT of ``claims`` signed with the service's key and pinned algorithm (each kind of
+    token tells itself apart by its audience)."""
     headers = {"kid": settings.jwt_key_id} if settings.jwt_key_id else None
-    token = jwt.encode(claims, _signing_key(settings), settings.jwt_algorithm, headers=headers)
-    return AccessToken(token=token, expires_in=settings.access_token_ttl_s)
+    return jwt.encode(claims, _signing_key(settings), settings.jwt_algorithm, headers=headers)
+
+
+def decode_signed(
+    settings: Settings, token: str, *, audience: str, required: list[str]
+) -> dict[str, Any]:
+    """The claims of a token signed by ``sign_claims`` for ``audience``, with every claim in
+    ``required`` present and ``exp``/``nbf``/``iss``/``aud`` checked; PyJWT's errors (or
+    ``InvalidToken`` for an unknown key) otherwise."""
+    header = jwt.get_unverified_header(token)
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        _verification_key(settings, header.get("kid")),
+        algorithms=[settings.jwt_algorithm],
+        audience=audience,
+        issuer=settings.jwt_issuer,
+        leeway=settings.jwt_leeway_s,
+        options={"require": required, "strict_aud": True},
+    )
+    return claims
 
 
 class VerifiedTokens:
@@ -107,15 +133,8 @@ class VerifiedTokens:
 def _verified_claims(settings: Settings, token: str) -> TokenClaims:
     """The claims of a valid token; ``InvalidToken`` for anything else."""
     try:
-        header = jwt.get_unverified_header(token)
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            _verification_key(settings, header.get("kid")),
-            algorithms=[settings.jwt_algorithm],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            leeway=settings.jwt_leeway_s,
-            options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+        claims = decode_signed(
+            settings, token, audience=settings.jwt_audience, required=REQUIRED_CLAIMS
         )
         epoch = claims["epoch"]
         if not isinstance(epoch, int) or isinstance(epoch, bool):

@@ -20,6 +20,8 @@ __all__ = [
     "KNOWN_TOOLS",
     "BotConfiguration",
     "BotConfigurationUpdate",
+    "WidgetSettings",
+    "WidgetSettingsUpdate",
     "merge_configuration",
 ]
 
@@ -39,6 +41,35 @@ def _known_tools(names: list[str] | None) -> list[str] | None:
             f"unknown tool(s): {', '.join(unknown)}; the known tools are: {', '.join(KNOWN_TOOLS)}"
         )
     return names
+
+
+# A CSS hex colour only: the page applies it as a style value, so nothing else may get through.
+HexColor = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#2563eb"])]
+WidgetText = Annotated[StorableText, Field(max_length=500)]
+
+
+class WidgetSettings(BaseModel):
+    """How the embeddable chat widget and its hosted page look."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: WidgetText = Field(
+        default="", max_length=80, description="The chat's heading; the bot's name when empty."
+    )
+    greeting: WidgetText = Field(
+        default="Hi! Ask me a question.", description="The first message the page shows."
+    )
+    color: HexColor = Field(default="#2563eb", description="Accent colour, as '#rrggbb'.")
+
+
+class WidgetSettingsUpdate(BaseModel):
+    """A partial widget section: the given fields replace the stored ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: WidgetText | None = Field(default=None, max_length=80)
+    greeting: WidgetText | None = None
+    color: HexColor | None = None
 
 
 class BotConfiguration(BaseModel):
@@ -67,6 +98,10 @@ class BotConfiguration(BaseModel):
         default_factory=list,
         max_length=20,
         description=f"Tools the 'react' agent may use, of: {', '.join(KNOWN_TOOLS)}.",
+    )
+    widget: WidgetSettings = Field(
+        default_factory=WidgetSettings,
+        description="The embeddable widget's title, greeting, colour.",
     )
 
     @model_validator(mode="after")
@@ -102,12 +137,14 @@ class BotConfigurationUpdate(BaseModel):
     tools: Annotated[list[StorableText] | None, AfterValidator(_known_tools)] = Field(
         default=None, max_length=20
     )
+    widget: WidgetSettingsUpdate | None = None
 
 
 def merge_configuration(stored: dict[str, Any], update: BotConfigurationUpdate) -> BotConfiguration:
     """The stored configuration with the update's given fields; raises ``ValidationError``."""
-    merged = {
-        **BotConfiguration.model_validate(stored).model_dump(),
-        **update.model_dump(exclude_unset=True),
-    }
+    current = BotConfiguration.model_validate(stored).model_dump()
+    changes = update.model_dump(exclude_unset=True)
+    # The widget section merges field by field too: setting the colour keeps the greeting.
+    changes["widget"] = {**current["widget"], **(changes.get("widget") or {})}
+    merged = {**current, **changes}
     return BotConfiguration.model_validate(merged)

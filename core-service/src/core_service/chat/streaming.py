@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import structlog
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,11 +68,18 @@ async def open_stream(
     conversation_id: uuid.UUID,
     content: str,
     settings: Settings,
+    scope: ColumnElement[bool] | None = None,
 ) -> AsyncIterator[str]:
     """Start the turn in ``session`` (committed by the caller before the stream begins) and
-    give the events to send; the answer is stored through ``sessions``."""
+    give the events to send; the answer is stored through ``sessions``. ``scope`` narrows the
+    conversations the caller may use, as in ``start_turn``."""
     turn = await chat_turn.start_turn(
-        session, user=user, conversation_id=conversation_id, content=content, settings=settings
+        session,
+        user=user,
+        conversation_id=conversation_id,
+        content=content,
+        settings=settings,
+        scope=scope,
     )
     return _relay(agent, _Finisher(sessions=sessions, user=user, turn=turn))
 

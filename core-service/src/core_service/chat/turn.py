@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,15 +94,17 @@ async def start_turn(
     conversation_id: uuid.UUID,
     content: str,
     settings: Settings,
+    scope: ColumnElement[bool] | None = None,
 ) -> StartedTurn:
     """Check the conversation and the quota, store the user's message (flushed, not committed)
     and build the agent request.
 
-    ``ConversationNotFound`` when it is not the user's, ``QuotaExceeded`` past the month's
-    messages; nothing is stored then.
+    ``ConversationNotFound`` when it is not the user's (or outside ``scope``: the door an end
+    user comes through narrows it to theirs), ``QuotaExceeded`` past the month's messages;
+    nothing is stored then.
     """
     conversation, bot = await _conversation_and_bot(
-        session, user=user, conversation_id=conversation_id
+        session, user=user, conversation_id=conversation_id, scope=scope
     )
     turns = await conversations_service.recent_turns(
         session, conversation_id=conversation.id, limit=settings.chat_history_max_messages
@@ -169,13 +171,19 @@ async def take_turn(
     conversation_id: uuid.UUID,
     content: str,
     settings: Settings,
+    scope: ColumnElement[bool] | None = None,
 ) -> ChatTurn:
     """A whole turn answered at once; the answer's transaction is left to the caller to commit.
 
     An agent failure propagates (``AgentUnavailable``): the user's message stays, uncounted.
     """
     turn = await start_turn(
-        session, user=user, conversation_id=conversation_id, content=content, settings=settings
+        session,
+        user=user,
+        conversation_id=conversation_id,
+        content=content,
+        settings=settings,
+        scope=scope,
     )
     # The user's message is kept whatever the agent does, and no transaction (nor pooled
     # connection) is held while the model thinks.
@@ -186,7 +194,11 @@ async def take_turn(
 
 
 async def _conversation_and_bot(
-    session: AsyncSession, *, user: User, conversation_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    user: User,
+    conversation_id: uuid.UUID,
+    scope: ColumnElement[bool] | None,
 ) -> tuple[Conversation, Bot]:
     """The user's conversation and its bot, with the month's quota checked in the same query:
     ``ConversationNotFound`` first, then ``QuotaExceeded``."""
@@ -196,6 +208,7 @@ async def _conversation_and_bot(
             select(Conversation, Bot, quota.allowed)
             .join(Bot, Bot.id == Conversation.bot_id)
             .where(Conversation.id == conversation_id, conversations_service.owned_by(user.id))
+            .where(*(() if scope is None else (scope,)))
         )
     ).one_or_none()
     if row is None:

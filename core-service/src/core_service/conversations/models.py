@@ -43,6 +43,8 @@ class Conversation(Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    # Who the bot's owner let talk to it through a bot key; None for the owner's own.
+    end_user_id: Mapped[str | None] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
@@ -79,4 +81,11 @@ class Message(Base):
 
 # A bot's conversations, newest first; a conversation's messages in order.
 Index("ix_conversations_bot_id_created_at", Conversation.bot_id, Conversation.created_at.desc())
+# One end user's conversations with a bot, newest first (also the owner's filter by end user).
+Index(
+    "ix_conversations_bot_id_end_user_id_created_at",
+    Conversation.bot_id,
+    Conversation.end_user_id,
+    Conversation.created_at.desc(),
+)
 Index("ix_messages_conversation_id_sequence", Message.conversation_id, Message.sequence)

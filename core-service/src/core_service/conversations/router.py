@@ -1,6 +1,8 @@
 """Conversations: under a bot for creating and listing, by id for the rest."""
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from core_service.bots.dependencies import OwnedBot
 from core_service.conversations import service as conversations_service
@@ -26,11 +28,17 @@ async def create_conversation(
 
 @router.get("/bots/{bot_id}/conversations")
 async def list_conversations(
-    bot: OwnedBot, session: SessionDep, page: PageQuery
+    bot: OwnedBot,
+    session: SessionDep,
+    page: PageQuery,
+    end_user_id: Annotated[
+        str | None, Query(max_length=128, description="Only this end user's conversations.")
+    ] = None,
 ) -> Page[ConversationRead]:
-    """The bot's conversations, newest first."""
+    """The bot's conversations (its end users' too, each with its ``end_user_id``), newest
+    first."""
     conversations, total = await conversations_service.list_conversations(
-        session, bot_id=bot.id, page=page
+        session, bot_id=bot.id, page=page, end_user_id=end_user_id
     )
     items = [ConversationRead.model_validate(conversation) for conversation in conversations]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -36,6 +36,10 @@ class ConversationRead(BaseModel):
 
     id: uuid.UUID
     bot_id: uuid.UUID
+    end_user_id: str | None = Field(
+        default=None,
+        description="The end user who held it through a bot key; null for the owner's own.",
+    )
     title: str
     created_at: datetime
     updated_at: datetime

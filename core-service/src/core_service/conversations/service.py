@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.bots.models import Bot, utcnow
@@ -23,6 +23,7 @@ __all__ = [
     "create_conversation",
     "delete_conversation",
     "get_conversation",
+    "held_by",
     "list_conversations",
     "list_messages",
     "message_read",
@@ -41,39 +42,69 @@ def owned_by(owner_id: uuid.UUID) -> ColumnElement[bool]:
     return Conversation.owner_id == owner_id
 
 
-async def create_conversation(session: AsyncSession, *, bot: Bot, title: str) -> Conversation:
-    """A new, empty conversation with the bot, owned by the bot's owner."""
-    conversation = Conversation(bot_id=bot.id, owner_id=bot.owner_id, title=title)
+def held_by(*, bot_id: uuid.UUID, end_user_id: str) -> ColumnElement[bool]:
+    """The end-user rule: an end user holds only their own conversations with the one bot whose
+    key let them in (the owner still owns them, by ``owned_by``)."""
+    return and_(Conversation.bot_id == bot_id, Conversation.end_user_id == end_user_id)
+
+
+async def create_conversation(
+    session: AsyncSession, *, bot: Bot, title: str, end_user_id: str | None = None
+) -> Conversation:
+    """A new, empty conversation with the bot, owned by the bot's owner (and held by
+    ``end_user_id`` when an end user started it)."""
+    conversation = Conversation(
+        bot_id=bot.id, owner_id=bot.owner_id, end_user_id=end_user_id, title=title
+    )
     session.add(conversation)
     await session.flush()
     return conversation
 
 
 async def get_conversation(
-    session: AsyncSession, *, conversation_id: uuid.UUID, owner_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    scope: ColumnElement[bool] | None = None,
 ) -> Conversation | None:
-    """The conversation if it is with one of ``owner_id``'s bots, else None."""
+    """The conversation if it is with one of ``owner_id``'s bots (and within ``scope``, such
+    as ``held_by`` an end user), else None."""
     found = await session.scalars(
-        select(Conversation).where(Conversation.id == conversation_id, owned_by(owner_id))
+        select(Conversation).where(
+            Conversation.id == conversation_id, owned_by(owner_id), *_given(scope)
+        )
     )
     return found.one_or_none()
 
 
 async def list_conversations(
-    session: AsyncSession, *, bot_id: uuid.UUID, page: PageParams
+    session: AsyncSession,
+    *,
+    bot_id: uuid.UUID,
+    page: PageParams,
+    end_user_id: str | None = None,
 ) -> tuple[list[Conversation], int]:
-    """One page of the bot's conversations, newest first, and how many there are."""
-    total = await session.scalar(
-        select(func.count()).select_from(Conversation).where(Conversation.bot_id == bot_id)
+    """One page of the bot's conversations (only ``end_user_id``'s when given), newest first,
+    and how many there are."""
+    where = (
+        held_by(bot_id=bot_id, end_user_id=end_user_id)
+        if end_user_id is not None
+        else Conversation.bot_id == bot_id
     )
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(where))
     conversations = await session.scalars(
         select(Conversation)
-        .where(Conversation.bot_id == bot_id)
+        .where(where)
         .order_by(Conversation.created_at.desc(), Conversation.id)
         .limit(page.limit)
         .offset(page.offset)
     )
     return list(conversations), total or 0
+
+
+def _given(scope: ColumnElement[bool] | None) -> tuple[ColumnElement[bool], ...]:
+    return () if scope is None else (scope,)
 
 
 async def delete_conversation(session: AsyncSession, *, conversation: Conversation) -> None:

@@ -1,7 +1,7 @@
 """Webhooks: owners' endpoints and the delivery log of each event sent to them.
 
 Revision ID: 0006_webhooks
-Revises: 0005_evaluations
+Revises: 0006_keys
 Create Date: 2026-11-25 00:06:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006_webhooks"
-down_revision: str | None = "0005_evaluations"
+down_revision: str | None = "0006_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

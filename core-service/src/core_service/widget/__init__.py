@@ -1,0 +1,1 @@
+"""The embeddable chat widget (``/widget.js``) and the hosted chat page (``/embed``)."""
