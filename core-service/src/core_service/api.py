@@ -14,6 +14,7 @@ from core_service.errors import ERROR_RESPONSES
 from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
+from core_service.sources.router import router as sources_router
 from core_service.usage.router import router as usage_router
 
 __all__ = ["include_api_routers"]
@@ -30,6 +31,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     feedback_router,
     analytics_router,
     evaluations_router,
+    sources_router,
     auth_router,
     plans_router,
     usage_router,

@@ -21,6 +21,7 @@ class JobKind(StrEnum):
     INDEX_DOCUMENT = "index_document"
     DELETE_VECTORS = "delete_vectors"
     RUN_EVALUATION = "run_evaluation"
+    SYNC_SOURCE = "sync_source"
 
 
 class JobState(StrEnum):

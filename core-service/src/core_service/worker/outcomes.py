@@ -8,6 +8,7 @@ from core_service.documents import service as documents_service
 from core_service.evaluations import service as evaluations_service
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
+from core_service.sources import sync as sources_sync
 
 __all__ = ["give_up"]
 
@@ -25,4 +26,7 @@ async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: st
     elif job.kind == JobKind.RUN_EVALUATION.value:
         evaluation_id = uuid.UUID(job.payload["evaluation_id"])
         await evaluations_service.fail_run(session, evaluation_id=evaluation_id, reason=reason)
+    elif job.kind == JobKind.SYNC_SOURCE.value:
+        source_id = uuid.UUID(job.payload["source_id"])
+        await sources_sync.mark_sync_failed(session, source_id=source_id, reason=reason)
     return True
