@@ -44,8 +44,17 @@ async def test_every_route_answers_404_for_someone_elses_objects(
             headers=owner.headers,
         )
     ).json()
+    # Never fetched here (no worker runs); the name need not resolve.
+    source = (
+        await content_client.post(
+            f"/api/v1/bots/{bot['id']}/sources",
+            json={"kind": "url", "url": "https://docs.example.invalid/"},
+            headers=owner.headers,
+        )
+    ).json()
     ids = {
         "bot_id": bot["id"],
+        "source_id": source["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
         "message_id": turn.json()["assistant_message"]["id"],
@@ -56,6 +65,7 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         ("PATCH", "/api/v1/bots/{bot_id}"): {"name": "stolen"},
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
         ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
+        ("POST", "/api/v1/bots/{bot_id}/sources"): {"kind": "url", "url": "https://a.invalid/"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
         ("PUT", "/api/v1/conversations/{conversation_id}/messages/{message_id}/feedback"): {
