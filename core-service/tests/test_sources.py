@@ -7,12 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
+from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness, count_vectors
 from testsupport.core_content import create_bot, drain, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
@@ -418,3 +421,17 @@ async def test_a_big_crawl_does_not_starve_another_users_document(
     assert jobs_until_ready <= 2
     assert crawl["status"] == "syncing"  # still crawling when the other document was ready
     await drain(worker)
+
+
+def _source_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    watched = ("sources", "source_pages", "documents")
+    return [
+        d for d in compare_metadata(context, Base.metadata) if any(w in str(d) for w in watched)
+    ]
+
+
+async def test_the_migration_matches_the_models(core_db: AsyncEngine) -> None:
+    async with core_db.connect() as connection:
+        differences = await connection.run_sync(_source_differences)
+    assert differences == []
