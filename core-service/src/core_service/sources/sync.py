@@ -336,7 +336,9 @@ async def _apply(
     ):
         return
     row.state = PageState.DONE.value
-    row.etag, row.last_modified = outcome.etag, outcome.last_modified
+    # A 304 need not repeat the validators: keep the ones the page had.
+    row.etag = outcome.etag or row.etag
+    row.last_modified = outcome.last_modified or row.last_modified
     row.content_hash = outcome.content_hash
     row.links = list(outcome.links)
 
