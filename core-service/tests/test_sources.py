@@ -115,6 +115,11 @@ async def test_a_crawl_indexes_pages_and_a_sync_skips_the_unchanged_ones(
     assert set(docs) == {site.url("/"), site.url("/a"), site.url("/b")}
     assert all(d["status"] == "ready" and d["source_id"] == source["id"] for d in docs.values())
     assert "/private" not in site.paths_requested()
+    home_text = await content_of(h, user, bot["id"], docs[site.url("/")]["id"])
+    assert "Welcome to the llama farm." in home_text
+    assert home_text.startswith("Home")  # the title is kept
+    assert "Copyright footer" not in home_text  # the page's chrome is not
+    assert "/private" not in home_text
     assert all("ChatSphere" in headers["User-Agent"] for _, _, headers in site.requests)
 
     # Between syncs: /b changes, /a disappears, /c appears (linked from /b).
