@@ -17,7 +17,7 @@ from core_service.config import Settings
 from core_service.main import create_app
 from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness, count_vectors
-from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_content import create_bot, drain, make_pdf, make_worker, upload
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.website import Page, Website, html_page, recording_listener, website
 
@@ -180,15 +180,19 @@ async def test_a_sitemap_source_follows_its_sitemap_and_drops_what_left_it(
     for name in ("p1", "p2", "p3", "skip"):
         site.pages[f"/docs/{name}"] = html_page(name, f"Page {name} about llamas.")
     site.pages["/notes.txt"] = Page(body=b"Plain notes about llamas.", content_type="text/plain")
+    site.pages["/guide.pdf"] = Page(
+        body=make_pdf("A PDF guide to llama care."), content_type="application/pdf"
+    )
     listed = [site.url(f"/docs/{n}") for n in ("p1", "p2", "p3", "skip")]
-    site.pages["/sitemap.xml"] = sitemap(*listed, "http://other.invalid/x", site.url("/notes.txt"))
+    extra = (site.url("/notes.txt"), site.url("/guide.pdf"))
+    site.pages["/sitemap.xml"] = sitemap(*listed, "http://other.invalid/x", *extra)
     source = await add_source(
         h,
         user,
         bot["id"],
         kind="sitemap",
         url=site.url("/sitemap.xml"),
-        include=["/docs/*", "/notes.txt"],
+        include=["/docs/*", "/notes.txt", "/*.pdf"],
         exclude=["/docs/skip"],
     )
     await h.drain()
@@ -196,8 +200,11 @@ async def test_a_sitemap_source_follows_its_sitemap_and_drops_what_left_it(
     docs = await documents_by_url(h, user, bot["id"])
 
     assert first["status"] == "ready", first
-    assert set(docs) == {*listed[:3], site.url("/notes.txt")}
+    assert set(docs) == {*listed[:3], *extra}
     assert docs[site.url("/notes.txt")]["content_type"] == "text/plain"
+    pdf = docs[site.url("/guide.pdf")]
+    assert (pdf["content_type"], pdf["status"]) == ("application/pdf", "ready")
+    assert "llama care" in await content_of(h, user, bot["id"], pdf["id"])
 
     site.pages["/sitemap.xml"] = sitemap(*listed[:2])
     await h.client.post(
@@ -440,3 +447,21 @@ async def test_the_migration_matches_the_models(core_db: AsyncEngine) -> None:
     async with core_db.connect() as connection:
         differences = await connection.run_sync(_source_differences)
     assert differences == []
+
+
+async def test_a_sync_past_its_time_limit_stops_with_a_reason(
+    sources: Harness, site: Website
+) -> None:
+    h = sources
+    user = await signup(h.client)
+    bot = await create_bot(h.client, user)
+    three_page_site(site)
+    source = await add_source(h, user, bot["id"], kind="crawl", url=site.url("/"))
+    # The limit has passed by the time the first batch of pages comes up.
+    await drain(make_worker(h.app, h.settings, worker_id="w", sources_max_sync_s=0.001))
+    state = await get_source(h, user, bot["id"], source["id"])
+
+    assert state["status"] == "error"
+    assert "time limit" in state["error"]
+    assert (state["pages_found"], state["pages_failed"]) == (1, 1)
+    assert site.paths_requested() == ["/robots.txt"]
