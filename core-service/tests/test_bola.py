@@ -64,11 +64,20 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         json={"name": "k", "kind": "secret"},
         headers=owner.headers,
     )
+    # Never fetched here (no worker runs); the name need not resolve.
+    source = (
+        await content_client.post(
+            f"/api/v1/bots/{bot['id']}/sources",
+            json={"kind": "url", "url": "https://docs.example.invalid/"},
+            headers=owner.headers,
+        )
+    ).json()
     ids = {
         "key_id": key.json()["id"],
         "bot_id": bot["id"],
         "webhook_id": webhook["id"],
         "delivery_id": deliveries.json()["items"][0]["id"],
+        "source_id": source["id"],
         "document_id": document["id"],
         "conversation_id": conversation["id"],
         "message_id": turn.json()["assistant_message"]["id"],
@@ -81,6 +90,7 @@ async def test_every_route_answers_404_for_someone_elses_objects(
         ("POST", "/api/v1/bots/{bot_id}/conversations"): {},
         ("POST", "/api/v1/bots/{bot_id}/keys"): {"name": "stolen", "kind": "secret"},
         ("POST", "/api/v1/bots/{bot_id}/evaluations"): {"questions": [{"question": "hi"}]},
+        ("POST", "/api/v1/bots/{bot_id}/sources"): {"kind": "url", "url": "https://a.invalid/"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"content": "hi"},
         ("POST", "/api/v1/conversations/{conversation_id}/messages/stream"): {"content": "hi"},
         ("PUT", "/api/v1/conversations/{conversation_id}/messages/{message_id}/feedback"): {

@@ -1,8 +1,10 @@
 """SSRF-safe fetching: refused URLs are never connected to; redirects and names are checked
 at every hop; bytes, time and redirects are bounded."""
 
+import asyncio
 import ipaddress
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -21,7 +23,7 @@ LOOPBACK_ONLY_1 = UrlPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32
 UA = "ChatSphereBot/test"
 
 
-def resolver_of(table: dict[str, Sequence[str]]) -> Resolver:
+def resolver_of(table: Mapping[str, Sequence[str]]) -> Resolver:
     """A resolver answering from ``table``, as DNS would; unknown names do not resolve, and
     ``localhost`` is the system's."""
 
@@ -211,3 +213,17 @@ def test_allowed_networks_setting_is_parsed_and_bad_entries_refused() -> None:
     assert ipaddress.ip_network("10.1.0.0/16") in policy.allowed_networks
     with pytest.raises(ValidationError):
         Settings(fetch_allowed_networks="10.0.0.0/33")
+
+
+async def test_a_resolver_that_hangs_does_not_hang_the_check_or_the_fetch() -> None:
+    async def hanging(host: str, port: int) -> Sequence[str]:
+        await asyncio.sleep(60)
+        return ["93.184.216.34"]
+
+    limits = FetchLimits(timeout_s=0.5)
+    async with SafeFetcher(UrlPolicy(), user_agent=UA, limits=limits, resolver=hanging) as f:
+        started = time.monotonic()
+        await f.check_url("https://slow-dns.test/")  # answered later, at fetch time
+        with pytest.raises(FetchFailed):
+            await f.fetch("https://slow-dns.test/")
+    assert time.monotonic() - started < 5

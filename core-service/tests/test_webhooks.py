@@ -28,6 +28,7 @@ from testsupport.core_content import create_bot, drain, make_pdf, make_worker, u
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.service_process import free_port, running_uvicorn, running_worker
 from testsupport.webhook_receiver import Receiver, running_receiver, verify_signature
+from testsupport.website import Page, html_page, website
 
 LOOPBACK = {"fetch_allowed_networks": "127.0.0.0/8"}  # the receivers listen on loopback
 FAST = {
@@ -478,3 +479,34 @@ async def test_a_worker_that_may_not_reach_the_address_sends_nothing(
     assert receiver.received == []
     assert delivery["status"] == "failed"
     assert delivery["last_error"].startswith("Not sent: This URL points to a private")
+
+
+async def test_a_web_sources_outcome_is_sent_as_synced_or_failed(
+    hooks_client: httpx.AsyncClient, hooks_app: FastAPI, core_settings: Settings
+) -> None:
+    user = await signup(hooks_client)
+    bot = await create_bot(hooks_client, user)
+    worker = make_worker(hooks_app, core_settings, worker_id="w1", **FAST)
+    with website() as site, running_receiver(Receiver()) as receiver:
+        site.pages["/guide"] = html_page("Guide", "Llamas eat hay and grass.")
+        site.pages["/robots.txt"] = Page(body=b"", content_type="text/plain")
+        await _register(hooks_client, user, receiver.url, ["source.synced", "source.failed"])
+        created = []
+        for path in ("/guide", "/missing"):
+            answer = await hooks_client.post(
+                f"/api/v1/bots/{bot['id']}/sources",
+                json={"kind": "url", "url": site.url(path)},
+                headers=user.headers,
+            )
+            assert answer.status_code == 202, answer.text
+            created.append(answer.json()["id"])
+        await _work_until(worker, lambda: len(receiver.received) >= 2)
+        await drain(worker)
+    by_type = {r.event["type"]: r.event["data"]["source"] for r in receiver.received}
+
+    assert len(receiver.received) == 2
+    assert by_type["source.synced"]["id"] == created[0]
+    assert by_type["source.synced"]["status"] == "ready"
+    assert by_type["source.failed"]["id"] == created[1]
+    assert by_type["source.failed"]["status"] == "error"
+    assert "404" in by_type["source.failed"]["error"]

@@ -16,6 +16,7 @@ from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
 from core_service.plans.router import router as plans_router
 from core_service.public.router import router as public_router
+from core_service.sources.router import router as sources_router
 from core_service.usage.router import router as usage_router
 from core_service.webhooks.router import router as webhooks_router
 
@@ -35,6 +36,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     analytics_router,
     evaluations_router,
     botkeys_router,
+    sources_router,
     auth_router,
     plans_router,
     usage_router,

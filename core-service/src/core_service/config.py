@@ -200,6 +200,25 @@ class Settings(ServiceSettings):
         min_length=1,
     )
 
+    # Web sources (README, "Web sources").
+    sources_max_pages: int = Field(
+        default=1_000, ge=1, le=100_000, description="The most pages one source may ask for."
+    )
+    sources_max_depth: int = Field(default=5, ge=0, le=20, description="The deepest crawl.")
+    sources_pages_per_job: int = Field(
+        default=8, ge=1, le=100, description="Pages one job fetches before the next job turn."
+    )
+    sources_host_concurrency: int = Field(
+        default=2, ge=1, le=4, description="Requests at once to one site (politeness)."
+    )
+    sources_max_sync_s: float = Field(
+        default=3_600.0, gt=0, description="Total time one sync may take; then it stops."
+    )
+    sources_sitemap_max_bytes: int = Field(default=20 * 1_048_576, ge=1_024)
+    sources_sitemaps_per_sync: int = Field(
+        default=10, ge=1, le=1_000, description="Sitemaps (with nested ones) read per sync."
+    )
+
     max_upload_body_bytes: int = Field(
         default=110 * 1_048_576,
         ge=1_024,

@@ -12,6 +12,7 @@ from core_service.evaluations.models import Evaluation  # noqa: F401
 from core_service.jobs.models import Job  # noqa: F401
 from core_service.plans.models import SubscriptionPlan  # noqa: F401
 from core_service.ratelimit.models import RateLimitBucket  # noqa: F401
+from core_service.sources.models import Source, SourcePage  # noqa: F401
 from core_service.usage.models import UsageCounter  # noqa: F401
 from core_service.users.models import User  # noqa: F401
 from core_service.webhooks.models import Webhook, WebhookDelivery  # noqa: F401

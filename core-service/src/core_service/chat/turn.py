@@ -234,11 +234,14 @@ async def _citations_of_existing_documents(
     if not cited:
         return []
     rows = await session.execute(
-        select(Document.id, Document.name)
+        select(Document.id, Document.name, Document.url)
         .where(Document.bot_id == bot_id, Document.id.in_(cited))
         .with_for_update(read=True, key_share=True)
     )
-    names: dict[uuid.UUID, str] = dict(rows.tuples().all())
+    found = rows.tuples().all()
+    names: dict[uuid.UUID, str] = {document_id: name for document_id, name, _ in found}
+    # A web source's page: the citation links to it.
+    urls: dict[uuid.UUID, str | None] = {document_id: url for document_id, _, url in found}
     places = await _passage_places(session, documents=names, citations=citations)
     return [
         CitationRead(
@@ -246,6 +249,7 @@ async def _citations_of_existing_documents(
             document_name=names[document_id],
             start=places.get(citation.chunk_id, (None, None))[0],
             end=places.get(citation.chunk_id, (None, None))[1],
+            url=urls[document_id],
         )
         for citation in citations
         if (document_id := _uuid_or_none(citation.document_id)) in names

@@ -117,6 +117,32 @@ def _html(data: bytes, limits: ExtractionLimits) -> str:
     return soup.get_text("\n")
 
 
+# Boilerplate around a page's content: menus, headers, footers, sidebars, forms, cookie banners.
+_PAGE_CHROME = (
+    "script, style, noscript, template, svg, iframe, form, nav, header, footer, aside, "
+    "[role=navigation], [role=banner], [role=contentinfo], [role=complementary], "
+    "[aria-hidden=true], [hidden]"
+)
+_MAIN_CONTENT = ("main", "[role=main]", "article")
+
+
+def _web_page(data: bytes, limits: ExtractionLimits) -> str:
+    """The page's main content under its title, without the navigation and footers around it."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(data)
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True) if title_node is not None else ""
+    for node in tree.css(_PAGE_CHROME):
+        node.decompose()
+    main = next((n for sel in _MAIN_CONTENT if (n := tree.css_first(sel)) is not None), None)
+    root = main or tree.body
+    text = root.text(separator="\n", strip=True) if root is not None else ""
+    if title and not text.startswith(title):
+        text = f"{title}\n\n{text}"
+    return text
+
+
 def _csv(data: bytes, limits: ExtractionLimits) -> str:
     reader = csv.reader(io.StringIO(_text(data, limits)))
     header = next(reader, [])
@@ -154,6 +180,7 @@ _EXTRACTORS: dict[DocumentKind, Callable[[bytes, ExtractionLimits], str]] = {
     DocumentKind.PDF: _pdf,
     DocumentKind.DOCX: _docx,
     DocumentKind.HTML: _html,
+    DocumentKind.WEB_PAGE: _web_page,
     DocumentKind.CSV: _csv,
     DocumentKind.MARKDOWN: _text,
     DocumentKind.TEXT: _text,
@@ -162,6 +189,7 @@ _LABELS: dict[DocumentKind, str] = {
     DocumentKind.PDF: "a PDF",
     DocumentKind.DOCX: "a Word document",
     DocumentKind.HTML: "an HTML page",
+    DocumentKind.WEB_PAGE: "a web page",
     DocumentKind.CSV: "a CSV file",
     DocumentKind.MARKDOWN: "Markdown",
     DocumentKind.TEXT: "text",

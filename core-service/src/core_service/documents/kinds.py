@@ -15,6 +15,9 @@ class DocumentKind(StrEnum):
     MARKDOWN = "text/markdown"
     CSV = "text/csv"
     TEXT = "text/plain"
+    # Not a stored type: how a web source's HTML page is extracted (main content, title kept),
+    # where an uploaded HTML file keeps all of its visible text. Its documents say text/html.
+    WEB_PAGE = "text/html; profile=web-page"
 
 
 def decode_text(data: bytes, *, partial: bool = False) -> str | None:

@@ -46,6 +46,11 @@ class Document(Base):
     stage: Mapped[str | None] = mapped_column(String(16), default=DocumentStage.QUEUED.value)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    # Pages of web sources: the source they came from and the page's address (citations show it).
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )

@@ -36,6 +36,10 @@ class DocumentRead(BaseModel):
         description="While processing: queued, extracting, chunking or indexing; else null."
     )
     chunk_count: int
+    source_id: uuid.UUID | None = Field(
+        default=None, description="The web source the page came from; null for uploads."
+    )
+    url: str | None = Field(default=None, description="The web page's address (web sources).")
     created_at: datetime
     updated_at: datetime
 

@@ -16,6 +16,7 @@ from core_service.bots.models import Bot
 from core_service.documents.chunking import TextChunk
 from core_service.documents.detection import detect_kind
 from core_service.documents.exceptions import DocumentNotFound, DuplicateDocument
+from core_service.documents.kinds import DocumentKind
 from core_service.documents.models import Chunk, Document, DocumentStage, DocumentStatus
 from core_service.jobs import service as jobs_service
 from core_service.pagination import PageParams
@@ -24,6 +25,7 @@ from core_service.users.models import User
 
 __all__ = [
     "accept_document",
+    "accept_page",
     "delete_document",
     "get_document",
     "list_chunks",
@@ -31,6 +33,7 @@ __all__ = [
     "mark_failed",
     "mark_ready",
     "reindex_document",
+    "replace_page",
     "replace_chunks",
     "set_stage",
 ]
@@ -74,6 +77,81 @@ async def accept_document(
     await blobs.put(session, key=document_key(bot_id=bot.id, document_id=document.id), data=data)
     await jobs_service.enqueue_indexing(session, bot_id=bot.id, document_id=document.id)
     return document
+
+
+async def accept_page(
+    session: AsyncSession,
+    *,
+    bot_id: uuid.UUID,
+    owner: User,
+    source_id: uuid.UUID,
+    url: str,
+    data: bytes,
+    kind: DocumentKind,
+    blobs: BlobStore,
+) -> Document:
+    """A web source's page as a new document, indexed like an upload (quota: 429 error)."""
+    await _consume_quota(session, owner=owner, size=len(data))
+    document = Document(
+        id=uuid.uuid4(),
+        bot_id=bot_id,
+        source_id=source_id,
+        url=url,
+        name=url[:255],
+        content_type=kind.value,
+        size_bytes=len(data),
+        checksum=hashlib.sha256(data).hexdigest(),
+        status=DocumentStatus.PROCESSING.value,
+        stage=DocumentStage.QUEUED.value,
+        chunk_count=0,
+        text="",
+    )
+    session.add(document)
+    await session.flush()
+    await blobs.put(session, key=document_key(bot_id=bot_id, document_id=document.id), data=data)
+    await jobs_service.enqueue_indexing(session, bot_id=bot_id, document_id=document.id)
+    return document
+
+
+async def replace_page(
+    session: AsyncSession,
+    *,
+    document_id: uuid.UUID,
+    owner: User,
+    data: bytes,
+    kind: DocumentKind,
+    blobs: BlobStore,
+) -> bool:
+    """A changed page: same document id, new original, indexed again; False if it is gone."""
+    old = await session.execute(
+        select(Document.bot_id, Document.size_bytes, Document.status)
+        .where(Document.id == document_id)
+        .with_for_update()
+    )
+    row = old.first()
+    if row is None:
+        return False
+    if row.status != DocumentStatus.ERROR.value:
+        await release(session, user=owner, metric=UsageMetric.STORED_BYTES, amount=row.size_bytes)
+        await release(session, user=owner, metric=UsageMetric.DOCUMENTS)
+    await _consume_quota(session, owner=owner, size=len(data))
+    await session.execute(
+        update(Document)
+        .where(Document.id == document_id)
+        .values(
+            content_type=kind.value,
+            size_bytes=len(data),
+            checksum=hashlib.sha256(data).hexdigest(),
+            status=DocumentStatus.PROCESSING.value,
+            stage=DocumentStage.QUEUED.value,
+            error=None,
+        )
+    )
+    await blobs.put(
+        session, key=document_key(bot_id=row.bot_id, document_id=document_id), data=data
+    )
+    await jobs_service.enqueue_indexing(session, bot_id=row.bot_id, document_id=document_id)
+    return True
 
 
 async def _refuse_duplicate(session: AsyncSession, *, bot_id: uuid.UUID, checksum: str) -> None:

@@ -22,6 +22,7 @@ class JobKind(StrEnum):
     DELETE_VECTORS = "delete_vectors"
     RUN_EVALUATION = "run_evaluation"
     DELIVER_WEBHOOK = "deliver_webhook"
+    SYNC_SOURCE = "sync_source"
 
 
 class JobState(StrEnum):

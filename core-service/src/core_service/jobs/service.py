@@ -9,13 +9,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core_service.bots.models import utcnow
 from core_service.jobs.models import Job, JobKind, JobOwner, JobState
 
 __all__ = [
+    "cancel_source_syncs",
     "cancel_webhook_delivery",
     "claim_next_job",
     "enqueue_evaluation",
     "enqueue_indexing",
+    "enqueue_source_sync",
     "enqueue_vector_deletion",
     "enqueue_webhook_delivery",
     "fail_job",
@@ -118,12 +121,42 @@ async def enqueue_webhook_delivery(
     return job
 
 
+async def enqueue_source_sync(
+    session: AsyncSession,
+    *,
+    bot_id: uuid.UUID,
+    source_id: uuid.UUID,
+    generation: int | None = None,
+    delay_s: float = 0.0,
+) -> Job:
+    """The next step of a web source's sync: a new sync (no ``generation``), or the next batch
+    of pages of sync ``generation``. Each batch is a job of its own, so that a big site takes
+    turns with everyone else's work."""
+    payload: dict[str, Any] = {"source_id": str(source_id), "generation": generation}
+    job = Job(kind=JobKind.SYNC_SOURCE.value, bot_id=bot_id, payload=payload)
+    if delay_s > 0:
+        job.visible_after = utcnow() + timedelta(seconds=delay_s)
+    session.add(job)
+    await session.flush()
+    return job
+
+
 async def cancel_webhook_delivery(session: AsyncSession, *, delivery_id: uuid.UUID) -> None:
     """Drop the delivery's waiting try (a redelivery replaces it; a running one loses its lease)."""
     await session.execute(
         delete(Job).where(
             Job.kind == JobKind.DELIVER_WEBHOOK.value,
             Job.payload["delivery_id"].astext == str(delivery_id),
+        )
+    )
+
+
+async def cancel_source_syncs(session: AsyncSession, *, source_id: uuid.UUID) -> None:
+    """Drop the source's waiting and running sync jobs: a worker running one loses its lease."""
+    await session.execute(
+        delete(Job).where(
+            Job.kind == JobKind.SYNC_SOURCE.value,
+            Job.payload["source_id"].astext == str(source_id),
         )
     )
 

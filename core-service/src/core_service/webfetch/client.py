@@ -94,8 +94,9 @@ class SafeFetcher:
         parsed = self.policy.check_syntax(url)
         port = _port_of(parsed)
         try:
-            addresses = await resolve_addresses(self._resolver, parsed.host, port)
-        except httpcore.ConnectError:
+            async with asyncio.timeout(self.limits.timeout_s):
+                addresses = await resolve_addresses(self._resolver, parsed.host, port)
+        except (httpcore.ConnectError, TimeoutError):
             return parsed
         self.policy.check_addresses(addresses, port)
         return parsed

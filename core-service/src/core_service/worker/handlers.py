@@ -31,6 +31,7 @@ from core_service.evaluations import service as evaluations_service
 from core_service.evaluations.schemas import QuestionResult
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
+from core_service.sources.sync import SyncContext, SyncSuperseded, run_sync_job
 from core_service.webhooks import events as webhook_events
 from core_service.webhooks.delivery import DeliveryLeaseLost, deliver_webhook
 from core_service.webhooks.models import WebhookEvent
@@ -87,6 +88,8 @@ async def handle_job(context: JobContext, job: Job) -> None:
         await _run_evaluation(context, job, uuid.UUID(job.payload["evaluation_id"]))
     elif job.kind == JobKind.DELIVER_WEBHOOK.value:
         await _deliver_webhook(context, job)
+    elif job.kind == JobKind.SYNC_SOURCE.value:
+        await _sync_source(context, job)
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
 
@@ -98,6 +101,20 @@ async def _deliver_webhook(context: JobContext, job: Job) -> None:
         )
     except DeliveryLeaseLost:
         raise LeaseLost from None
+
+
+async def _sync_source(context: JobContext, job: Job) -> None:
+    sync_context = SyncContext(
+        sessionmaker=context.sessionmaker,
+        blobs=context.blobs,
+        settings=context.settings,
+        worker_id=context.worker_id,
+        renew_lease=context.renew_lease,
+    )
+    try:
+        await run_sync_job(sync_context, job)
+    except SyncSuperseded as superseded:
+        raise LeaseLost from superseded
 
 
 async def _run_evaluation(context: JobContext, job: Job, evaluation_id: uuid.UUID) -> None:
@@ -171,7 +188,7 @@ async def _load_source(context: JobContext, document_id: uuid.UUID) -> _Source |
     async with context.sessionmaker() as session:
         row = (
             await session.execute(
-                select(Document.name, Document.content_type, Bot.configuration)
+                select(Document.name, Document.content_type, Document.source_id, Bot.configuration)
                 .join(Bot, Bot.id == Document.bot_id)
                 .where(Document.id == document_id)
             )
@@ -179,7 +196,10 @@ async def _load_source(context: JobContext, document_id: uuid.UUID) -> _Source |
     if row is None:
         return None
     configuration = BotConfiguration.model_validate(row.configuration)
-    return _Source(row.name, DocumentKind(row.content_type), configuration)
+    kind = DocumentKind(row.content_type)
+    if kind is DocumentKind.HTML and row.source_id is not None:
+        kind = DocumentKind.WEB_PAGE  # a web page's main content, not its menus
+    return _Source(row.name, kind, configuration)
 
 
 async def _extract(context: JobContext, job: Job, document_id: uuid.UUID, source: _Source) -> str:
