@@ -8,6 +8,7 @@ from importlib import import_module
 BENCHMARKS = (
     "api_overhead",
     "chat_overhead",
+    "openai_overhead",
     "ingestion",
     "retrieval_scale",
     "retrieval_quality",
