@@ -184,11 +184,11 @@ def _refusal(call: Any) -> openai.APIStatusError:
 async def test_each_refusal_is_the_sdks_own_exception_in_openais_shape(
     core: ServiceProcess, stub_agent: SlowAgent, core_db: AsyncEngine
 ) -> None:
-    _, bot, key, _ = await _bot_with_key(core, stub_agent)
+    owner, bot, key, _ = await _bot_with_key(core, stub_agent)
     _, _, publishable, _ = await _bot_with_key(
         core, stub_agent, kind="publishable", allowed_origins=[SHOP]
     )
-    _, limited_bot, limited, _ = await _bot_with_key(core, stub_agent, rate_limit_per_minute=1)
+    _, _, limited, _ = await _bot_with_key(core, stub_agent, rate_limit_per_minute=1)
     client = _sync_client(core, key)
     question: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Basalt?"}]
 
@@ -216,7 +216,6 @@ async def test_each_refusal_is_the_sdks_own_exception_in_openais_shape(
     async with plans_restored(core_db):
         await _set_free_cap(core_db, 0)
         refusals["quota"] = _refusal(ask)
-    del limited_bot
 
     expected = {
         "bad key": (openai.AuthenticationError, "invalid_api_key"),
@@ -236,6 +235,11 @@ async def test_each_refusal_is_the_sdks_own_exception_in_openais_shape(
     assert refusals["temperature"].param == "temperature"
     assert refusals["quota"].response.headers["Retry-After"].isdigit()
     assert refusals["key rate"].response.headers["Retry-After"].isdigit()
+    async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as owners_client:
+        listed = await owners_client.get(
+            f"/api/v1/bots/{bot['id']}/conversations", headers=owner.headers
+        )
+    assert listed.json()["total"] == 0  # a refused request stores nothing, the quota's included
 
 
 async def test_openais_shape_is_for_its_path_only(
