@@ -69,8 +69,7 @@ async def create_chat_completion(
             f"Unsupported parameter(s): {', '.join(unsupported)}. This endpoint takes "
             f"{', '.join(SUPPORTED_PARAMETERS)} (n = 1 only)."
         )
-    bot = await openai_service.key_bot(session, caller=caller, model=body.model)
-    owner = await openai_service.key_owner(session, caller=caller)
+    bot, owner = await openai_service.key_bot_and_owner(session, caller=caller, model=body.model)
     conversation = await openai_service.open_conversation(
         session, bot=bot, body=body, settings=settings
     )

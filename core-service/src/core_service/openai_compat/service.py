@@ -9,10 +9,12 @@ through the owner's chat turn. The turn's history rules then apply unchanged.
 import uuid
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from core_service.botkeys.dependencies import BotKeyIdentity
-from core_service.botkeys.exceptions import InvalidBotKey
+from core_service.bots.exceptions import BotNotFound
 from core_service.bots.models import Bot
 from core_service.config import Settings
 from core_service.conversations import service as conversations_service
@@ -35,7 +37,7 @@ __all__ = [
     "completion",
     "completion_id",
     "key_bot",
-    "key_owner",
+    "key_bot_and_owner",
     "model_of",
     "open_conversation",
     "unix_time",
@@ -68,13 +70,25 @@ async def key_bot(session: AsyncSession, *, caller: BotKeyIdentity, model: str |
     return await public_service.session_bot(session, bot_id=caller.bot_id)
 
 
-async def key_owner(session: AsyncSession, *, caller: BotKeyIdentity) -> User:
-    """The bot's owner, whose chat turn and plan the request uses."""
-    # Already loaded by the key's check: the session's identity map answers without a query.
-    owner = await session.get(User, caller.owner_id)
-    if owner is None:
-        raise InvalidBotKey
-    return owner
+async def key_bot_and_owner(
+    session: AsyncSession, *, caller: BotKeyIdentity, model: str
+) -> tuple[Bot, User]:
+    """The key's bot, which ``model`` must name, and its owner with the plan loaded (whose chat
+    turn and quota the request uses), in one query."""
+    if model != str(caller.bot_id):
+        raise ModelNotFound
+    row = (
+        await session.execute(
+            select(Bot, User)
+            .join(User, User.id == Bot.owner_id)
+            .options(joinedload(User.subscription_plan))
+            .where(Bot.id == caller.bot_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise BotNotFound
+    bot, owner = row
+    return bot, owner
 
 
 async def open_conversation(
