@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatsphere_contracts.v1 import ChatRole, Citation
+from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot
 from testsupport.core_public import new_key
@@ -123,6 +124,7 @@ async def test_the_sdk_gets_answers_citations_and_usage_sync_and_async_streamed_
         return list(stream)
 
     models = await asyncio.to_thread(sync_client.models.list)
+    model = await asyncio.to_thread(sync_client.models.retrieve, bot["id"])
     answer = await asyncio.to_thread(answer_sync)
     sent = stub_agent.chat_requests[-1]
     chunks = await asyncio.to_thread(stream_sync)
@@ -133,7 +135,7 @@ async def test_the_sdk_gets_answers_citations_and_usage_sync_and_async_streamed_
     async_chunks = [chunk async for chunk in async_stream]
     await async_client.close()
 
-    assert [model.id for model in models.data] == [bot["id"]]
+    assert [listed.id for listed in models.data] == [bot["id"]] == [model.id]
     message = answer.choices[0].message
     assert message.content == "".join(TOKENS)
     assert [c["document_id"] for c in (message.model_extra or {})["citations"]] == [document_id]
@@ -287,3 +289,38 @@ async def test_an_agent_failure_mid_stream_is_an_error_the_sdk_raises(
 
     assert at_once.value.code == "agent_unavailable"
     assert streamed.value.code == "agent_unavailable"
+
+
+async def test_without_user_the_request_is_stored_as_the_anonymous_end_users(
+    content_client: httpx.AsyncClient, content_app: FastAPI, core_settings: Settings
+) -> None:
+    """In-process: what is stored of a long history, text parts, and parameters sent as null."""
+    owner = await signup(content_client)
+    bot = await create_bot(content_client, owner)
+    key = await new_key(content_client, owner, bot["id"])
+    earlier = [
+        {"role": "user" if turn % 2 == 0 else "assistant", "content": f"turn {turn}"}
+        for turn in range(core_settings.chat_history_max_messages + 10)
+    ]
+    question = {"role": "user", "content": [{"type": "text", "text": "Basalt?"}]}
+    answered = await content_client.post(
+        "/api/v1/openai/chat/completions",
+        json={"model": bot["id"], "messages": [*earlier, question], "max_tokens": None},
+        headers={"Authorization": f"Bearer {key['key']}"},
+    )
+    listed = await content_client.get(
+        f"/api/v1/bots/{bot['id']}/conversations", headers=owner.headers
+    )
+    conversation = listed.json()["items"][0]
+    messages = await content_client.get(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        params={"limit": 100},
+        headers=owner.headers,
+    )
+
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["conversation_id"] == conversation["id"]
+    assert conversation["end_user_id"] == "anon_openai"
+    stored = [m["content"] for m in messages.json()["items"]]
+    kept = [m["content"] for m in earlier[-core_settings.chat_history_max_messages :]]
+    assert stored[:-1] == [*kept, "Basalt?"]
