@@ -3,8 +3,9 @@ the database, so neither a fixed list nor a wildcard fits.
 
 A preflight is answered for an origin that some publishable key in use lists (a preflight
 carries no key; the request itself is then checked against its own key's origins by
-``admit_key``). An actual response gets ``Access-Control-Allow-Origin`` only when ``admit_key``
-admitted its origin. Credentials (cookies) are never allowed: the API takes bearer tokens.
+``admitted_key``). An actual response gets ``Access-Control-Allow-Origin`` only when
+``admitted_key`` admitted its origin. Credentials (cookies) are never allowed: the API takes
+bearer tokens.
 """
 
 from sqlalchemy import any_, exists, literal, select
@@ -47,7 +48,7 @@ def preflight_headers(origin: str) -> dict[str, str]:
 
 
 class PublicCorsMiddleware:
-    """Adds the CORS headers to public API responses whose origin ``admit_key`` admitted."""
+    """Adds the CORS headers to public API responses whose origin ``admitted_key`` admitted."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -1,7 +1,7 @@
 """``EndUser``: the one way a public route authenticates an end user's session.
 
 The session must be valid for its audience and unexpired, and the key that issued it must still
-be in use and pass ``admit_key`` (its origin, its rate limit): revoking the key ends every
+be in use and pass ``admitted_key`` (its origin, its rate limit): revoking the key ends every
 session it issued at once.
 """
 
@@ -14,10 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import ColumnElement
 
 from core_service.auth.dependencies import AppSettings
-from core_service.botkeys import service as botkeys_service
-from core_service.botkeys.dependencies import admit_key
+from core_service.botkeys.dependencies import admitted_key
 from core_service.conversations import service as conversations_service
-from core_service.database import SessionDep
 from core_service.public.exceptions import InvalidSession
 from core_service.public.tokens import session_claims
 from core_service.users.models import User
@@ -50,7 +48,6 @@ _session_bearer = HTTPBearer(
 async def get_end_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_session_bearer)],
-    session: SessionDep,
     settings: AppSettings,
 ) -> EndUserIdentity:
     """The end user of a valid session whose key is still in use and admitted; 401, 403 or
@@ -58,11 +55,10 @@ async def get_end_user(
     if credentials is None:
         raise InvalidSession
     claims = session_claims(settings, credentials.credentials)
-    found = await botkeys_service.find_active_key(session, key_id=claims.key_id)
+    found = await admitted_key(request, key_id=claims.key_id)
     if found is None or found[0].bot_id != claims.bot_id:
         raise InvalidSession
     key, owner = found
-    await admit_key(request, session, key=key)
     return EndUserIdentity(
         bot_id=claims.bot_id, end_user_id=claims.end_user_id, key_id=key.id, owner=owner
     )
