@@ -324,3 +324,39 @@ async def test_without_user_the_request_is_stored_as_the_anonymous_end_users(
     stored = [m["content"] for m in messages.json()["items"]]
     kept = [m["content"] for m in earlier[-core_settings.chat_history_max_messages :]]
     assert stored[:-1] == [*kept, "Basalt?"]
+
+
+async def test_every_openai_route_takes_a_secret_key_and_nothing_else(
+    content_client: httpx.AsyncClient, content_app: FastAPI
+) -> None:
+    """Walks every operation under the path, read from the OpenAPI document."""
+    owner = await signup(content_client)
+    bot = await create_bot(content_client, owner)
+    publishable = await new_key(
+        content_client, owner, bot["id"], kind="publishable", allowed_origins=[SHOP]
+    )
+    operations = {
+        (method.upper(), path.replace("{model}", bot["id"])): operation
+        for path, methods in content_app.openapi()["paths"].items()
+        if path.startswith("/api/v1/openai/")
+        for method, operation in methods.items()
+    }
+    callers = {
+        "nobody": {},
+        "owner's access token": owner.headers,
+        "publishable key": {"Authorization": f"Bearer {publishable['key']}", "Origin": SHOP},
+    }
+    answers = {}
+    for (method, path), operation in operations.items():
+        assert {name for need in operation["security"] for name in need} == {"BotKey"}
+        for caller, headers in callers.items():
+            answer = await content_client.request(method, path, json={}, headers=headers)
+            answers[(method, path, caller)] = (answer.status_code, answer.json()["error"]["code"])
+
+    assert len(operations) == 3
+    refused = {
+        "nobody": (401, "invalid_api_key"),
+        "owner's access token": (401, "invalid_api_key"),
+        "publishable key": (403, "secret_key_required"),
+    }
+    assert {k: a for k, a in answers.items() if a != refused[k[2]]} == {}
