@@ -8,6 +8,7 @@ from importlib import import_module
 BENCHMARKS = (
     "api_overhead",
     "chat_overhead",
+    "openai_overhead",
     "ingestion",
     "paced_ingestion",
     "fairness",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from chatsphere_contracts.v1 import (
+    ChatRequest,
     ChatResponse,
     Citation,
     StreamCitations,
@@ -39,6 +40,7 @@ class SlowAgent:
     upsert_started: threading.Event = field(default_factory=threading.Event)
     upserted_ids: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    chat_requests: list[ChatRequest] = field(default_factory=list)
 
 
 def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
@@ -47,6 +49,8 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path in ("/v1/chat", "/v1/chat/stream"):
+                agent.chat_requests.append(ChatRequest.model_validate_json(body))
             if self.path == "/v1/chat/stream":
                 self._stream()
             elif self.path == "/v1/chat":

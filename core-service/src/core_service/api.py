@@ -14,15 +14,16 @@ from core_service.documents.router import router as documents_router
 from core_service.errors import ERROR_RESPONSES
 from core_service.evaluations.router import router as evaluations_router
 from core_service.feedback.router import router as feedback_router
+from core_service.openai_compat.router import router as openai_router
 from core_service.plans.router import router as plans_router
 from core_service.public.router import router as public_router
 from core_service.sources.router import router as sources_router
 from core_service.usage.router import router as usage_router
 from core_service.webhooks.router import router as webhooks_router
 
-__all__ = ["include_api_routers"]
+__all__ = ["API_PREFIX", "include_api_routers"]
 
-_API_PREFIX = "/api/v1"
+API_PREFIX = "/api/v1"
 
 # Hot paths first: FastAPI matches an included router by scanning every route of every router
 # included before it (twice per request), so order is a cost on every request.
@@ -33,6 +34,7 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     chat_router,
     feedback_router,
     public_router,
+    openai_router,
     analytics_router,
     evaluations_router,
     botkeys_router,
@@ -49,4 +51,4 @@ _FEATURE_ROUTERS: tuple[APIRouter, ...] = (
 def include_api_routers(app: FastAPI) -> None:
     """Mount each feature router on the app under ``/api/v1``."""
     for router in _FEATURE_ROUTERS:
-        app.include_router(router, prefix=_API_PREFIX, responses=ERROR_RESPONSES)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)

@@ -16,7 +16,7 @@ from chatsphere_kit.observability.tracing import spans_flushed_at_exit, trace_ht
 from chatsphere_kit.routes import route_table
 from core_service import __version__
 from core_service.agent_client.client import create_agent_client
-from core_service.api import include_api_routers
+from core_service.api import API_PREFIX, include_api_routers
 from core_service.auth.tokens import VerifiedTokens
 from core_service.config import Settings, get_settings
 from core_service.database import (
@@ -27,6 +27,8 @@ from core_service.database import (
 from core_service.errors import install_database_error_handlers
 from core_service.health.router import router as health_router
 from core_service.observability.metrics import HTTP_METRICS, metrics_endpoint
+from core_service.openai_compat.errors import OpenAIErrorMiddleware
+from core_service.openai_compat.router import OPENAI_PREFIX
 from core_service.public.cors import PublicCorsMiddleware
 from core_service.widget.router import router as widget_router
 
@@ -94,6 +96,9 @@ def create_app(
         large_body_routes=_upload_caps(app, settings),
     )
     install_database_error_handlers(app)
+    # Outside every handler and limit, so that each error of the path reaches OpenAI's clients
+    # in the shape their SDKs read.
+    app.add_middleware(OpenAIErrorMiddleware, prefix=API_PREFIX + OPENAI_PREFIX)
     # Added last, so outermost: every public answer, errors included, gets its CORS headers.
     app.add_middleware(PublicCorsMiddleware)
     return app

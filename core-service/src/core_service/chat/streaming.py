@@ -30,6 +30,7 @@ from chatsphere_contracts.v1 import (
 )
 from core_service.agent_client.client import AgentClient, ServerSentEvent
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
+from core_service.bots.configuration import BotConfigurationUpdate
 from core_service.chat import turn as chat_turn
 from core_service.chat.schemas import StreamCitationsRead, StreamDoneMessage
 from core_service.config import Settings
@@ -69,10 +70,12 @@ async def open_stream(
     content: str,
     settings: Settings,
     scope: ColumnElement[bool] | None = None,
+    overrides: BotConfigurationUpdate | None = None,
 ) -> AsyncIterator[str]:
     """Start the turn in ``session`` (committed by the caller before the stream begins) and
     give the events to send; the answer is stored through ``sessions``. ``scope`` narrows the
-    conversations the caller may use, as in ``start_turn``."""
+    conversations the caller may use and ``overrides`` adjust the bot's configuration, as in
+    ``start_turn``."""
     turn = await chat_turn.start_turn(
         session,
         user=user,
@@ -80,6 +83,7 @@ async def open_stream(
         content=content,
         settings=settings,
         scope=scope,
+        overrides=overrides,
     )
     return _relay(agent, _Finisher(sessions=sessions, user=user, turn=turn))
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsphere_contracts.v1 import (
     MAX_MESSAGE_CHARS,
+    ChatConfig,
     ChatRequest,
     ChatResponse,
     ChatRole,
@@ -31,7 +32,11 @@ from chatsphere_contracts.v1 import (
     HistoryMessage,
 )
 from core_service.agent_client.client import AgentClient
-from core_service.bots.configuration import BotConfiguration
+from core_service.bots.configuration import (
+    BotConfiguration,
+    BotConfigurationUpdate,
+    merge_configuration,
+)
 from core_service.bots.models import Bot, bot_namespace
 from core_service.chat.schemas import ChatTurn
 from core_service.config import Settings
@@ -95,13 +100,15 @@ async def start_turn(
     content: str,
     settings: Settings,
     scope: ColumnElement[bool] | None = None,
+    overrides: BotConfigurationUpdate | None = None,
 ) -> StartedTurn:
     """Check the conversation and the quota, store the user's message (flushed, not committed)
     and build the agent request.
 
     ``ConversationNotFound`` when it is not the user's (or outside ``scope``: the door an end
     user comes through narrows it to theirs), ``QuotaExceeded`` past the month's messages;
-    nothing is stored then.
+    nothing is stored then. ``overrides`` are a door's per-request settings (such as the OpenAI
+    endpoint's ``temperature``), already validated against the configuration's bounds.
     """
     conversation, bot = await _conversation_and_bot(
         session, user=user, conversation_id=conversation_id, scope=scope
@@ -117,7 +124,7 @@ async def start_turn(
         namespace=bot_namespace(bot.id),
         message=content,
         history=fit_history(turns, token_budget=settings.chat_history_token_budget),
-        config=BotConfiguration.model_validate(bot.configuration).chat_config(),
+        config=_chat_config(bot, overrides),
     )
     return StartedTurn(
         message=conversations_service.message_read(message), request=request, bot_id=bot.id
@@ -172,6 +179,7 @@ async def take_turn(
     content: str,
     settings: Settings,
     scope: ColumnElement[bool] | None = None,
+    overrides: BotConfigurationUpdate | None = None,
 ) -> ChatTurn:
     """A whole turn answered at once; the answer's transaction is left to the caller to commit.
 
@@ -184,6 +192,7 @@ async def take_turn(
         content=content,
         settings=settings,
         scope=scope,
+        overrides=overrides,
     )
     # The user's message is kept whatever the agent does, and no transaction (nor pooled
     # connection) is held while the model thinks.
@@ -191,6 +200,13 @@ async def take_turn(
     answer = await agent.chat(turn.request)
     assistant_message = await finish_turn(session, user=user, turn=turn, answer=answer)
     return ChatTurn(user_message=turn.message, assistant_message=assistant_message)
+
+
+def _chat_config(bot: Bot, overrides: BotConfigurationUpdate | None) -> ChatConfig:
+    """The bot's configuration for the agent, with the door's per-request overrides."""
+    if overrides is None:
+        return BotConfiguration.model_validate(bot.configuration).chat_config()
+    return merge_configuration(bot.configuration, overrides).chat_config()
 
 
 async def _conversation_and_bot(

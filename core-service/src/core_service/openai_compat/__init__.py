@@ -1,0 +1,1 @@
+"""The OpenAI-compatible door to a bot's chat: ``/api/v1/openai`` with a secret bot key."""
