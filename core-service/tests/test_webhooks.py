@@ -25,6 +25,7 @@ from core_service.webhooks.models import WebhookEvent
 from core_service.worker.runner import Worker
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot, drain, make_pdf, make_worker, upload
+from testsupport.core_public import new_key, start_session
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.service_process import free_port, running_uvicorn, running_worker
 from testsupport.webhook_receiver import Receiver, running_receiver, verify_signature
@@ -218,11 +219,29 @@ async def test_an_answer_and_its_rating_are_sent_to_a_bots_endpoint(
         )
         await _work_until(worker, lambda: len(receiver.received) >= 2)
         await drain(worker)
-    message, feedback = sorted((r.event for r in receiver.received), key=lambda e: e["type"])
+        key = await new_key(hooks_client, user, bot["id"])
+        visitor = await start_session(hooks_client, key["key"], end_user_id="customer-7")
+        made = await hooks_client.post(
+            "/api/v1/public/conversations", json={}, headers=visitor.headers
+        )
+        asked = await hooks_client.post(
+            f"/api/v1/public/conversations/{made.json()['id']}/messages",
+            json={"content": "When do backups start?"},
+            headers=visitor.headers,
+        )
+        assert asked.status_code == 200, asked.text
+        await _work_until(worker, lambda: len(receiver.received) >= 3)
+    message, end_users, feedback = sorted(
+        (r.event for r in receiver.received),
+        key=lambda e: (e["type"], e["data"].get("end_user_id") or ""),
+    )
 
     assert rated.status_code == 200, rated.text
-    assert len(receiver.received) == 2
+    assert len(receiver.received) == 3
     assert message["type"] == "conversation.message"
+    assert message["data"]["end_user_id"] is None
+    assert end_users["type"] == "conversation.message"
+    assert end_users["data"]["end_user_id"] == "customer-7"
     assert message["data"]["assistant_message"]["id"] == answer["id"]
     assert message["data"]["user_message"]["content"] == "When do backups start?"
     assert message["data"]["bot_id"] == bot["id"]

@@ -12,6 +12,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.bots.models import Bot, utcnow
+from core_service.conversations.models import Conversation
 from core_service.conversations.schemas import MessageRead
 from core_service.documents.models import Document
 from core_service.documents.schemas import DocumentRead
@@ -118,11 +119,15 @@ async def emit_conversation_message(
     """``conversation.message``: a message was answered (the question and the answer)."""
 
     async def data() -> Mapping[str, Any]:
+        end_user_id = await session.scalar(
+            select(Conversation.end_user_id).where(
+                Conversation.id == assistant_message.conversation_id
+            )
+        )
         return {
             "bot_id": str(bot_id),
             "conversation_id": str(assistant_message.conversation_id),
-            # The one place for the conversation's end user: once conversations record one,
-            # read ``Conversation.end_user_id`` here (``session`` is at hand) and add it.
+            "end_user_id": end_user_id,  # null in the owner's own conversations
             "user_message": user_message.model_dump(mode="json"),
             "assistant_message": assistant_message.model_dump(mode="json"),
         }
