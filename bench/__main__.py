@@ -12,6 +12,7 @@ BENCHMARKS = (
     "retrieval_scale",
     "retrieval_quality",
     "answer_quality",
+    "streaming",
 )
 
 
