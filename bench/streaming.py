@@ -39,8 +39,10 @@ class StreamTiming:
     gaps_s: list[float]
 
 
-async def _timed(lines: AsyncIterator[str], is_token: Callable[[str], bool]) -> StreamTiming:
-    started = time.perf_counter()
+async def _timed(
+    started: float, lines: AsyncIterator[str], is_token: Callable[[str], bool]
+) -> StreamTiming:
+    """Token arrival times from ``started`` (taken before the request was sent)."""
     stamps = [time.perf_counter() - started async for line in lines if is_token(line)]
     if not stamps:
         raise RuntimeError("a stream ended without any token")
@@ -50,10 +52,11 @@ async def _timed(lines: AsyncIterator[str], is_token: Callable[[str], bool]) -> 
 
 async def _through_core(client: httpx.AsyncClient, conversation_id: str) -> StreamTiming:
     path = f"/api/v1/conversations/{conversation_id}/messages/stream"
+    started = time.perf_counter()
     async with client.stream("POST", path, json={"content": QUESTION}) as response:
         if response.status_code != 200:
             raise RuntimeError(f"core answered {response.status_code}: {await response.aread()!r}")
-        return await _timed(response.aiter_lines(), lambda line: line == "event: token")
+        return await _timed(started, response.aiter_lines(), lambda line: line == "event: token")
 
 
 def _is_content(line: str) -> bool:
@@ -65,9 +68,10 @@ def _is_content(line: str) -> bool:
 
 async def _straight_to_model(client: httpx.AsyncClient, base_url: str) -> StreamTiming:
     body = {"model": "stub", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    started = time.perf_counter()
     async with client.stream("POST", f"{base_url}/chat/completions", json=body) as response:
         response.raise_for_status()
-        return await _timed(response.aiter_lines(), _is_content)
+        return await _timed(started, response.aiter_lines(), _is_content)
 
 
 def _percentile(values: list[float], q: float) -> float:
