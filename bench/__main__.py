@@ -15,6 +15,7 @@ BENCHMARKS = (
     "retrieval_scale",
     "retrieval_quality",
     "answer_quality",
+    "streaming",
 )
 
 

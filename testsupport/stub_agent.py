@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from chatsphere_contracts.v1 import (
+    AnswerTimings,
     ChatRequest,
     ChatResponse,
     Citation,
@@ -41,6 +42,7 @@ class SlowAgent:
     upserted_ids: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     chat_requests: list[ChatRequest] = field(default_factory=list)
+    timings: AnswerTimings | None = None
 
 
 def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
@@ -73,7 +75,9 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 time.sleep(agent.token_interval_s)
             done = StreamDone(
-                usage=TokenUsage(input_tokens=3, output_tokens=len(agent.tokens)), model="slow-stub"
+                usage=TokenUsage(input_tokens=3, output_tokens=len(agent.tokens)),
+                model="slow-stub",
+                timings=agent.timings,
             )
             self.wfile.write(
                 format_sse(
@@ -91,6 +95,7 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
                 citations=agent.citations,
                 usage=usage,
                 model="slow-stub",
+                timings=agent.timings,
             )
             self._json(answer.model_dump_json().encode())
 
@@ -115,11 +120,19 @@ def _handler(agent: SlowAgent) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def running_slow_agent(
-    *, tokens: list[str], token_interval_s: float = 0.0, upsert_delay_s: float = 0.0
+    *,
+    tokens: list[str],
+    token_interval_s: float = 0.0,
+    upsert_delay_s: float = 0.0,
+    timings: AnswerTimings | None = None,
 ) -> Iterator[SlowAgent]:
-    """Serve the stub on a free loopback port while the block runs."""
+    """Serve the stub on a free loopback port while the block runs (``timings`` are sent as
+    the agent's own, on answers and ``done`` events)."""
     agent = SlowAgent(
-        tokens=tokens, token_interval_s=token_interval_s, upsert_delay_s=upsert_delay_s
+        tokens=tokens,
+        token_interval_s=token_interval_s,
+        upsert_delay_s=upsert_delay_s,
+        timings=timings,
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(agent))
     server.daemon_threads = True

@@ -19,6 +19,7 @@ class SlowChatServer:
 
     tokens: list[str]
     token_interval_s: float
+    first_token_delay_s: float = 0.0
     base_url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     streaming: threading.Event = field(default_factory=threading.Event)
@@ -54,6 +55,8 @@ def _handler(server: SlowChatServer) -> type[BaseHTTPRequestHandler]:
                 "finish_reason": None,
             }
             self.wfile.write(_chunk([role]))
+            self.wfile.flush()
+            time.sleep(server.first_token_delay_s)
             for token in server.tokens:
                 delta = {"index": 0, "delta": {"content": token}, "finish_reason": None}
                 self.wfile.write(_chunk([delta]))
@@ -88,13 +91,22 @@ def _handler(server: SlowChatServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _ManyClientsServer(ThreadingHTTPServer):
+    # Hundreds of streams may connect at once (benchmarks): the default backlog of 5 would
+    # make most of them retry their connection after a second.
+    request_queue_size = 1024
+
+
 @contextmanager
 def running_slow_chat_server(
-    *, tokens: list[str], token_interval_s: float
+    *, tokens: list[str], token_interval_s: float, first_token_delay_s: float = 0.0
 ) -> Iterator[SlowChatServer]:
-    """Serve the stub on a free loopback port while the block runs."""
-    stub = SlowChatServer(tokens=tokens, token_interval_s=token_interval_s)
-    http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
+    """Serve the stub on a free loopback port while the block runs; a stream waits
+    ``first_token_delay_s`` before its first token, then ``token_interval_s`` after each."""
+    stub = SlowChatServer(
+        tokens=tokens, token_interval_s=token_interval_s, first_token_delay_s=first_token_delay_s
+    )
+    http = _ManyClientsServer(("127.0.0.1", 0), _handler(stub))
     http.daemon_threads = True
     stub.base_url = f"http://127.0.0.1:{http.server_address[1]}/v1"
     thread = threading.Thread(target=http.serve_forever, daemon=True)

@@ -1,11 +1,12 @@
 """Engine, sessions and the declarative base; the engine lives in the app's lifespan."""
 
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, make_url
+from sqlalchemy import Connection, MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from chatsphere_kit.server_timing import record_duration
 from core_service.config import Settings
 from core_service.errors import DatabaseUnavailable
 
@@ -86,7 +88,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         except _UNREACHABLE as error:
             raise DatabaseUnavailable from error
 
-    return create_async_engine(
+    engine = create_async_engine(
         make_url(_database_url(settings)),
         async_creator=connect,
         pool_size=settings.database_pool_size,
@@ -95,6 +97,26 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=settings.database_pool_pre_ping,
         hide_parameters=True,  # errors and logs never carry statement values (user text)
     )
+    _time_statements(engine)
+    return engine
+
+
+_STARTED = "chatsphere_statement_started"
+
+
+def _time_statements(engine: AsyncEngine) -> None:
+    """Each statement's round trip counts as ``db`` in the request's ``Server-Timing``."""
+
+    def started(connection: Connection, *_: Any) -> None:
+        # One statement at a time runs on a connection: a failed one is overwritten by the next.
+        connection.info[_STARTED] = time.perf_counter()
+
+    def finished(connection: Connection, *_: Any) -> None:
+        began = connection.info.pop(_STARTED)
+        record_duration("db", (time.perf_counter() - began) * 1000)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", started)
+    event.listen(engine.sync_engine, "after_cursor_execute", finished)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

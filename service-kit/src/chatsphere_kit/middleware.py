@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatsphere_kit.routes import app_route_table
+from chatsphere_kit.server_timing import SERVER_TIMING_HEADER, collect_durations, header_value
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -25,7 +26,8 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    """Binds a request id (the caller's ``X-Request-ID`` or a new one) and logs each request."""
+    """Binds a request id (the caller's ``X-Request-ID`` or a new one), logs each request, and
+    answers with its ``Server-Timing``."""
 
     def __init__(self, app: ASGIApp, *, access_logger: str) -> None:
         self.app = app
@@ -40,6 +42,7 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status_code = 500
+        durations = collect_durations()
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status_code
@@ -47,6 +50,8 @@ class RequestContextMiddleware:
                 status_code = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                total_ms = (time.perf_counter() - started) * 1000
+                headers.append((SERVER_TIMING_HEADER, header_value(durations, total_ms=total_ms)))
                 message["headers"] = headers
             await send(message)
 

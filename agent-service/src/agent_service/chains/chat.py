@@ -1,9 +1,11 @@
-"""Picks the answer path for a chat request and collects streamed answers."""
+"""Picks the answer path for a chat request, times it, and collects streamed answers."""
+
+from dataclasses import replace
 
 from agent_service.chains.rag import LlmChat, extractive_answer_stream, llm_answer_stream
 from agent_service.chains.react import react_answer_stream
 from agent_service.config import ChatProviderKind
-from agent_service.generation.answers import AnswerComplete, AnswerStream
+from agent_service.generation.answers import AnswerClock, AnswerComplete, AnswerStream
 from agent_service.runtime import AgentRuntime
 from chatsphere_contracts.v1 import AgentType, ChatRequest, ChatResponse
 
@@ -11,12 +13,33 @@ __all__ = ["answer", "answer_stream"]
 
 
 def answer_stream(runtime: AgentRuntime, request: ChatRequest, *, stream: bool) -> AnswerStream:
-    """The answer as it is produced: text pieces, then one ``AnswerComplete``."""
+    """The answer as it is produced: text pieces, then one ``AnswerComplete`` with its timings."""
+    clock = AnswerClock()
+    return _timed(_answer_path(runtime, request, stream=stream, clock=clock), clock)
+
+
+async def _timed(events: AnswerStream, clock: AnswerClock) -> AnswerStream:
+    try:
+        async for event in events:
+            if isinstance(event, AnswerComplete):
+                yield replace(event, timings=clock.timings())
+            else:
+                clock.first_piece()
+                yield event
+    finally:
+        await events.aclose()
+
+
+def _answer_path(
+    runtime: AgentRuntime, request: ChatRequest, *, stream: bool, clock: AnswerClock
+) -> AnswerStream:
     settings = runtime.settings
     top_k = request.config.top_k or settings.default_top_k
     if settings.chat_provider is ChatProviderKind.EXTRACTIVE:
         # Without a model there is no tool calling: 'react' answers like 'rag'.
-        return extractive_answer_stream(runtime.retriever, request, top_k=top_k, stream=stream)
+        return extractive_answer_stream(
+            runtime.retriever, request, top_k=top_k, clock=clock, stream=stream
+        )
     model_name = request.config.model or runtime.chat_models.default_model()
     chat = LlmChat(
         retriever=runtime.retriever,
@@ -25,6 +48,7 @@ def answer_stream(runtime: AgentRuntime, request: ChatRequest, *, stream: bool) 
         top_k=top_k,
         max_steps=settings.react_max_steps,
         stream=stream,
+        clock=clock,
     )
     if request.config.agent_type is AgentType.REACT:
         return react_answer_stream(chat, request)
@@ -42,6 +66,7 @@ async def answer(runtime: AgentRuntime, request: ChatRequest) -> ChatResponse:
                 usage=event.usage,
                 model=event.model,
                 answered=event.answered,
+                timings=event.timings,
             )
         pieces.append(event)
     raise RuntimeError("the answer stream ended without its summary")

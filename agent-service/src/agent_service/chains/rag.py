@@ -14,6 +14,7 @@ from langchain_core.messages import (
 )
 
 from agent_service.generation.answers import (
+    AnswerClock,
     AnswerComplete,
     AnswerStream,
     citations_for_answer,
@@ -80,7 +81,12 @@ def conversation_context(request: ChatRequest) -> str | None:
 
 
 async def retrieve_for_chat(
-    retriever: Retriever, request: ChatRequest, *, top_k: int, query: str | None = None
+    retriever: Retriever,
+    request: ChatRequest,
+    *,
+    top_k: int,
+    clock: AnswerClock,
+    query: str | None = None,
 ) -> list[StoredMatch]:
     """The passages an answer may draw on: relevant ones only, found with the conversation.
 
@@ -88,21 +94,27 @@ async def retrieve_for_chat(
     message as a standalone question.
     """
     document_ids = request.filter.document_ids if request.filter else None
-    matches = await retriever.retrieve(
-        request.namespace,
-        query or request.message,
-        context=None if query else conversation_context(request),
-        top_k=top_k,
-        document_ids=document_ids,
-    )
+    async with clock.retrieving():
+        matches = await retriever.retrieve(
+            request.namespace,
+            query or request.message,
+            context=None if query else conversation_context(request),
+            top_k=top_k,
+            document_ids=document_ids,
+        )
     return [match for match in matches if retriever.is_relevant(match)]
 
 
 async def extractive_answer_stream(
-    retriever: Retriever, request: ChatRequest, *, top_k: int, stream: bool = True
+    retriever: Retriever,
+    request: ChatRequest,
+    *,
+    top_k: int,
+    clock: AnswerClock,
+    stream: bool = True,
 ) -> AnswerStream:
     """Quote the best sentences (word by word when streaming), then the citations."""
-    passages = await retrieve_for_chat(retriever, request, top_k=top_k)
+    passages = await retrieve_for_chat(retriever, request, top_k=top_k, clock=clock)
     answer = extract_answer(request.message, passages)
     context = conversation_context(request)
     if not answer.citations and context:
@@ -149,6 +161,7 @@ class LlmChat:
     top_k: int
     max_steps: int
     stream: bool
+    clock: AnswerClock
     default_prompt: str = DEFAULT_SYSTEM_PROMPT
 
 
@@ -172,7 +185,9 @@ async def llm_answer_stream(chat: LlmChat, request: ChatRequest) -> AnswerStream
     answer on, and users must be able to tell an answer from a guess.
     """
     query = await standalone_question(chat, request)
-    passages = await retrieve_for_chat(chat.retriever, request, top_k=chat.top_k, query=query)
+    passages = await retrieve_for_chat(
+        chat.retriever, request, top_k=chat.top_k, clock=chat.clock, query=query
+    )
     if not passages:
         yield NOT_COVERED
         yield AnswerComplete(

@@ -91,6 +91,7 @@ def _tools(chat: LlmChat, request: ChatRequest, *, log: SearchLog) -> Sequence[B
             top_k=chat.top_k,
             document_ids=document_ids,
             log=log,
+            clock=chat.clock,
         ),
         calculator_tool(),
     ]

@@ -2,15 +2,18 @@
 
 import math
 import re
-from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 
 from agent_service.retrieval.store import StoredMatch
-from chatsphere_contracts.v1 import ChatRequest, ChatRole, Citation, TokenUsage
+from chatsphere_contracts.v1 import AnswerTimings, ChatRequest, ChatRole, Citation, TokenUsage
 
 __all__ = [
+    "AnswerClock",
     "AnswerComplete",
     "AnswerEvent",
     "AnswerStream",
@@ -35,6 +38,47 @@ class AnswerComplete:
     usage: TokenUsage
     model: str
     answered: bool = True
+    timings: AnswerTimings | None = None
+
+
+@dataclass(slots=True)
+class AnswerClock:
+    """Where one answer's time goes, measured where it happens: the searches time themselves
+    with ``retrieving``, the answer stream marks its first piece."""
+
+    started: float = field(default_factory=time.perf_counter)
+    retrieval_s: float = 0.0
+    first_piece_at: float | None = None
+
+    @asynccontextmanager
+    async def retrieving(self) -> AsyncIterator[None]:
+        """Counts the time inside as retrieval (searches may run more than once, as in react)."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.retrieval_s += time.perf_counter() - began
+
+    def first_piece(self) -> None:
+        """Marks the first piece of the answer (later calls change nothing)."""
+        if self.first_piece_at is None:
+            self.first_piece_at = time.perf_counter()
+
+    def timings(self) -> AnswerTimings:
+        """The figures so far, in milliseconds; called when the answer is complete."""
+        now = time.perf_counter()
+        total_s = now - self.started
+        first_s = (self.first_piece_at or now) - self.started
+        return AnswerTimings(
+            retrieval_ms=_ms(self.retrieval_s),
+            first_token_ms=_ms(first_s),
+            generation_ms=_ms(max(total_s - self.retrieval_s, 0.0)),
+            total_ms=_ms(total_s),
+        )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
 
 
 AnswerEvent = str | AnswerComplete

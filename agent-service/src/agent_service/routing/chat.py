@@ -81,7 +81,12 @@ def _frame(event: AnswerEvent) -> str:
         )
         done = format_sse(
             StreamEventName.DONE,
-            StreamDone(usage=event.usage, model=event.model, answered=event.answered),
+            StreamDone(
+                usage=event.usage,
+                model=event.model,
+                answered=event.answered,
+                timings=event.timings,
+            ),
         )
         return citations + done
     return format_sse(StreamEventName.TOKEN, StreamToken(delta=event))

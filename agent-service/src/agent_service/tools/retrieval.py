@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.tools import BaseTool, StructuredTool
 
+from agent_service.generation.answers import AnswerClock
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.store import StoredMatch
 from chatsphere_contracts.v1 import ToolName
@@ -39,11 +40,15 @@ def search_tool(
     top_k: int,
     document_ids: Sequence[str] | None,
     log: SearchLog,
+    clock: AnswerClock,
 ) -> BaseTool:
     """A tool that searches the bot's documents; the model cannot choose the namespace."""
 
     async def search_documents(query: str) -> str:
-        matches = await retriever.retrieve(namespace, query, top_k=top_k, document_ids=document_ids)
+        async with clock.retrieving():
+            matches = await retriever.retrieve(
+                namespace, query, top_k=top_k, document_ids=document_ids
+            )
         if not matches:
             return "No passages matched."
         return "\n\n".join(f"[{n}] {match.text}" for n, match in log.add(matches))

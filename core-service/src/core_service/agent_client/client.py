@@ -32,6 +32,7 @@ from chatsphere_contracts.v1 import (
     UpsertRequest,
     UpsertResponse,
 )
+from chatsphere_kit.server_timing import record_duration
 from core_service.agent_client.exceptions import AgentRejected, AgentUnavailable
 from core_service.config import Settings
 from core_service.observability.metrics import AGENT_CALL_DURATION
@@ -211,9 +212,9 @@ class AgentClient:
             outcome = "error"
             raise
         finally:
-            AGENT_CALL_DURATION.labels(endpoint=path, outcome=outcome).observe(
-                time.perf_counter() - started
-            )
+            elapsed_s = time.perf_counter() - started
+            AGENT_CALL_DURATION.labels(endpoint=path, outcome=outcome).observe(elapsed_s)
+            record_duration("agent", elapsed_s * 1000)
 
     async def _send(self, path: str, body: str) -> httpx.Response:
         """One JSON request, its whole response read.

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from core_service.auth.exceptions import InvalidToken, StaffOnly
@@ -83,6 +83,17 @@ def current_token_clause(user_id: Any, epoch: Any) -> ColumnElement[bool]:
     return and_(User.id == user_id, User.is_active.is_(True), User.token_epoch == epoch)
 
 
+# Built once from the rule, with the token's values bound per request: building the statement
+# on every request cost about as much as running it (BENCHMARKS.md, API overhead).
+_TOKEN_VALUES = current_token_clause(bindparam("user_id"), bindparam("epoch"))
+_CURRENT_USER = select(User).options(joinedload(User.subscription_plan)).where(_TOKEN_VALUES)
+_CURRENT_USER_ID = select(User.id).where(_TOKEN_VALUES)
+
+
+def _token_values(claims: TokenClaims) -> dict[str, Any]:
+    return {"user_id": claims.user_id, "epoch": claims.epoch}
+
+
 async def get_current_user(
     claims: Annotated[TokenClaims, Depends(_bearer_claims)], session: SessionDep
 ) -> User:
@@ -91,11 +102,7 @@ async def get_current_user(
     Loading the user on each request is what makes deactivation and a password change take
     effect at once.
     """
-    user = await session.scalar(
-        select(User)
-        .options(joinedload(User.subscription_plan))
-        .where(current_token_clause(claims.user_id, claims.epoch))
-    )
+    user = await session.scalar(_CURRENT_USER, _token_values(claims))
     if user is None:
         raise InvalidToken
     return user
@@ -107,9 +114,7 @@ async def get_current_user_id(
     """The id of the active user the bearer token names, checked with the same rule as
     ``CurrentUser`` but without loading the user and its plan; 401 otherwise. For routes that
     need only the id."""
-    found = await session.scalar(
-        select(User.id).where(current_token_clause(claims.user_id, claims.epoch))
-    )
+    found = await session.scalar(_CURRENT_USER_ID, _token_values(claims))
     if found is None:
         raise InvalidToken
     return found

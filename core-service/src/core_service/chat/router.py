@@ -5,12 +5,13 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from chatsphere_kit.server_timing import record_duration
 from core_service.agent_client.dependencies import AgentDep
 from core_service.auth.dependencies import AppSettings, CurrentUser
 from core_service.chat import turn as chat_turn
 from core_service.chat.schemas import ChatTurn
 from core_service.chat.streaming import open_stream
-from core_service.conversations.schemas import MessageCreate
+from core_service.conversations.schemas import MessageCreate, TimingsRead
 from core_service.database import SessionDep, SessionmakerDep
 
 __all__ = ["router"]
@@ -33,7 +34,7 @@ async def send_message(
     agent: AgentDep,
 ) -> ChatTurn:
     """Send a message and get the bot's answer with its citations."""
-    return await chat_turn.take_turn(
+    turn = await chat_turn.take_turn(
         session,
         agent,
         user=user,
@@ -41,6 +42,15 @@ async def send_message(
         content=body.content,
         settings=settings,
     )
+    _record_agent_phases(turn.assistant_message.timings)
+    return turn
+
+
+def _record_agent_phases(timings: TimingsRead | None) -> None:
+    """The agent's own phases join the response's ``Server-Timing`` next to its call."""
+    if timings is not None:
+        record_duration("retrieval", timings.retrieval_ms)
+        record_duration("generation", timings.generation_ms)
 
 
 @router.post(

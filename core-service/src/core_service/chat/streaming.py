@@ -121,6 +121,7 @@ async def _store(finisher: _Finisher, answer: _Answer, done: StreamDone) -> Asyn
         usage=done.usage,
         model=done.model,
         answered=done.answered,
+        timings=done.timings,
     )
     try:
         # Shielded: once the answer is complete it is stored even if the client has gone.

@@ -154,6 +154,7 @@ async def finish_turn(
             output_tokens=answer.usage.output_tokens,
             model=answer.model,
             answered=answer.answered,
+            timings=answer.timings.model_dump() if answer.timings else None,
         )
     except IntegrityError as error:
         if getattr(error.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:

@@ -71,6 +71,7 @@ class Message(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     model: Mapped[str | None] = mapped_column(String(200))
     answered: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    timings: Mapped[dict[str, float] | None] = mapped_column(JSONB)
     feedback_rating: Mapped[str | None] = mapped_column(String(8))
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -83,6 +83,15 @@ class UsageRead(BaseModel):
     output_tokens: int
 
 
+class TimingsRead(BaseModel):
+    """Where an answer's time went in the agent, in milliseconds."""
+
+    retrieval_ms: float = Field(description="Finding the passages.")
+    first_token_ms: float = Field(description="Until the first piece of the answer.")
+    generation_ms: float = Field(description="Everything but retrieval: the model's work.")
+    total_ms: float = Field(description="Until the last piece of the answer.")
+
+
 class MessageRead(BaseModel):
     """One turn of a conversation."""
 
@@ -101,6 +110,9 @@ class MessageRead(BaseModel):
         "then says so.",
     )
     feedback: FeedbackRead | None = None
+    timings: TimingsRead | None = Field(
+        default=None, description="Where the answer's time went (assistant messages only)."
+    )
     created_at: datetime
 
 

@@ -1,7 +1,7 @@
 """Conversation and message storage; ownership follows the bot's owner."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, select
@@ -14,6 +14,7 @@ from core_service.conversations.schemas import (
     FeedbackRating,
     FeedbackRead,
     MessageRead,
+    TimingsRead,
     UsageRead,
 )
 from core_service.pagination import PageParams
@@ -141,6 +142,7 @@ def message_read(message: Message) -> MessageRead:
         model=message.model,
         answered=message.answered,
         feedback=_feedback_read(message),
+        timings=None if message.timings is None else TimingsRead(**message.timings),
         created_at=message.created_at,
     )
 
@@ -177,6 +179,7 @@ async def add_message(
     output_tokens: int = 0,
     model: str | None = None,
     answered: bool = True,
+    timings: Mapping[str, float] | None = None,
 ) -> Message:
     """Store a message in the conversation (flushed: an integrity error surfaces here)."""
     message = Message(
@@ -188,6 +191,7 @@ async def add_message(
         output_tokens=output_tokens,
         model=model,
         answered=answered,
+        timings=None if timings is None else dict(timings),
     )
     session.add(message)
     await session.flush()

@@ -9,6 +9,7 @@ from chatsphere_contracts.v1._base import (
 )
 from chatsphere_contracts.v1.chat import (
     AgentType,
+    AnswerTimings,
     ChatConfig,
     ChatRequest,
     ChatResponse,
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_TEXTS_PER_EMBEDDING",
     "MAX_TOP_K",
     "AgentType",
+    "AnswerTimings",
     "ChatConfig",
     "ChatRequest",
     "ChatResponse",

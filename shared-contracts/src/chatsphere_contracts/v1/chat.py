@@ -20,6 +20,7 @@ from chatsphere_contracts.v1.retrieval import RetrievalFilter
 
 __all__ = [
     "AgentType",
+    "AnswerTimings",
     "ChatConfig",
     "ChatRequest",
     "ChatResponse",
@@ -110,6 +111,22 @@ class TokenUsage(WireModel):
     output_tokens: int = Field(default=0, ge=0, description="Generated tokens.")
 
 
+class AnswerTimings(WireModel):
+    """Where an answer's time went in the agent, in milliseconds, measured as it happened."""
+
+    retrieval_ms: float = Field(ge=0, description="Finding the passages (all searches).")
+    first_token_ms: float = Field(
+        ge=0, description="From the request's start to the first piece of the answer."
+    )
+    generation_ms: float = Field(
+        ge=0, description="Everything but retrieval: the model's work, or the extraction."
+    )
+    total_ms: float = Field(ge=0, description="From the request's start to the last piece.")
+
+
+_TIMINGS_DESCRIPTION = "Where the answer's time went; absent from agents that do not measure it."
+
+
 class ChatResponse(WireModel):
     """The answer with the passages it cites."""
 
@@ -124,3 +141,4 @@ class ChatResponse(WireModel):
             "and cites nothing."
         ),
     )
+    timings: AnswerTimings | None = Field(default=None, description=_TIMINGS_DESCRIPTION)

@@ -5,7 +5,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from chatsphere_contracts.v1._base import WireModel
-from chatsphere_contracts.v1.chat import Citation, TokenUsage
+from chatsphere_contracts.v1.chat import AnswerTimings, Citation, TokenUsage
 
 __all__ = [
     "StreamCitations",
@@ -45,6 +45,10 @@ class StreamDone(WireModel):
     model: str = Field(description="Model that produced the answer.")
     answered: bool = Field(
         default=True, description="False when no passage was relevant enough to answer from."
+    )
+    timings: AnswerTimings | None = Field(
+        default=None,
+        description="Where the answer's time went; absent from agents that do not measure it.",
     )
 
 
