@@ -253,11 +253,14 @@ async def test_streamed_chat_relays_tokens_as_gemini_sends_them(
         "[1].",
     ]
     assert events[3][1]["citations"][0]["chunk_id"] == "refunds"
-    assert events[4][1] == {
+    done = events[4][1]
+    timings = done.pop("timings")
+    assert done == {
         "usage": {"input_tokens": 100, "output_tokens": 9},
         "model": "gemini-2.5-flash",
         "answered": True,
     }
+    assert set(timings) == {"retrieval_ms", "first_token_ms", "generation_ms", "total_ms"}
 
 
 async def test_a_stream_failing_at_the_start_answers_with_an_error_status(
