@@ -18,8 +18,8 @@ from bench.corpus import QUESTIONS, documents
 from bench.harness import (
     LoadResult,
     embedded_database,
-    mean_of,
     print_table,
+    ratio_rows,
     run_locust,
     run_sequential,
     write_result,
@@ -108,29 +108,12 @@ def _measure(
 
 
 def _report(results: dict[int, dict[str, list[LoadResult]]]) -> None:
-    rows, ratios = [], {}
     names = {
         "retrieve": "agent /v1/retrieve (baseline)",
         "agent_chat": "agent /v1/chat (reference)",
         "chat": "core POST …/messages",
     }
-    for users, measured in results.items():
-        baseline = max(mean_of(measured["retrieve"], "p50_ms"), 0.1)
-        ratios[users] = round(mean_of(measured["chat"], "p50_ms") / baseline, 2)
-        for key, name in names.items():
-            runs = measured[key]
-            p50 = mean_of(runs, "p50_ms")
-            rows.append(
-                [
-                    users,
-                    name,
-                    mean_of(runs, "requests_per_s"),
-                    p50,
-                    mean_of(runs, "p99_ms"),
-                    sum(run.failures for run in runs),
-                    round(p50 / baseline, 2),
-                ]
-            )
+    rows, ratios = ratio_rows(results, names, baseline="retrieve", measured="chat")
     print_table(
         f"Chat overhead: {SECONDS} s x {ROUNDS} rounds per path, extractive provider (means)",
         ["clients", "path", "req/s", "p50 ms", "p99 ms", "failures", "p50 / baseline"],

@@ -225,6 +225,30 @@ def run_sequential(
     )
 
 
+def ratio_rows(
+    results: Mapping[int, Mapping[str, Sequence[LoadResult]]],
+    names: Mapping[str, str],
+    *,
+    baseline: str,
+    measured: str,
+) -> tuple[list[list[Any]], dict[int, float]]:
+    """Per client count and path: clients, name, req/s, p50, p99, failures and p50 against the
+    baseline path's (means over rounds); and the measured path's p50 ratio per client count."""
+    rows: list[list[Any]] = []
+    ratios: dict[int, float] = {}
+    for users, by_path in results.items():
+        floor = max(mean_of(by_path[baseline], "p50_ms"), 0.1)
+        ratios[users] = round(mean_of(by_path[measured], "p50_ms") / floor, 2)
+        for key, name in names.items():
+            runs = by_path[key]
+            p50 = mean_of(runs, "p50_ms")
+            rows.append(
+                [users, name, mean_of(runs, "requests_per_s"), p50, mean_of(runs, "p99_ms")]
+                + [sum(run.failures for run in runs), round(p50 / floor, 2)]
+            )
+    return rows, ratios
+
+
 def _load_result(label: str, entry: dict[str, Any]) -> LoadResult:
     times = {int(ms): count for ms, count in entry["response_times"].items()}
     duration = max(entry["last_request_timestamp"] - entry["start_time"], 1e-9)

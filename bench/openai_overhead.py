@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from bench.chat_overhead import CONCURRENCY, QUESTION, ROUNDS, SECONDS, _measure, _prepare
-from bench.harness import LoadResult, embedded_database, mean_of, print_table, write_result
+from bench.harness import LoadResult, embedded_database, print_table, ratio_rows, write_result
 from bench.platform import Platform, running_platform
 
 # Well above what 32 clients send in a minute: the benchmark measures the door, not the limit.
@@ -66,25 +66,8 @@ def main() -> None:
 
 
 def _report(results: dict[int, dict[str, list[LoadResult]]]) -> None:
-    rows, ratios = [], {}
     names = {"chat": "core POST …/messages (baseline)", "openai_chat": "core POST openai/…"}
-    for users, measured in results.items():
-        baseline = max(mean_of(measured["chat"], "p50_ms"), 0.1)
-        ratios[users] = round(mean_of(measured["openai_chat"], "p50_ms") / baseline, 2)
-        for key, name in names.items():
-            runs = measured[key]
-            p50 = mean_of(runs, "p50_ms")
-            rows.append(
-                [
-                    users,
-                    name,
-                    mean_of(runs, "requests_per_s"),
-                    p50,
-                    mean_of(runs, "p99_ms"),
-                    sum(run.failures for run in runs),
-                    round(p50 / baseline, 2),
-                ]
-            )
+    rows, ratios = ratio_rows(results, names, baseline="chat", measured="openai_chat")
     print_table(
         f"OpenAI path overhead: {SECONDS} s x {ROUNDS} rounds per path (means)",
         ["clients", "path", "req/s", "p50 ms", "p99 ms", "failures", "p50 / native chat"],

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from core_service.migrate import upgrade_to_head_async
 from testsupport.core_content import create_bot, upload
 from testsupport.core_users import SignedUpUser, signup
+from testsupport.load import agent_load_environment, core_load_environment, load_databases
 from testsupport.postgres import PostgresServer
 from testsupport.service_process import log_events, running_uvicorn, running_worker
 
@@ -52,13 +52,8 @@ class Tally:
 @pytest.fixture
 async def databases(postgres_server: PostgresServer) -> AsyncIterator[tuple[str, str]]:
     """A migrated core database and an agent database, dropped afterwards."""
-    core_name = await postgres_server.create_database("core_load")
-    agent_name = await postgres_server.create_database("agent_load")
-    core_url = postgres_server.url_for(core_name, driver="postgresql+asyncpg")
-    await upgrade_to_head_async(core_url)
-    yield core_url, postgres_server.url_for(agent_name)
-    for name in (core_name, agent_name):
-        await postgres_server.drop_database(name)
+    async with load_databases(postgres_server, "load") as urls:
+        yield urls
 
 
 async def _enterprise(core_url: str, user: SignedUpUser) -> None:
@@ -162,22 +157,9 @@ async def test_200_concurrent_chat_streams_without_errors_in_bounded_memory(
     databases: tuple[str, str],
 ) -> None:
     core_url, agent_url = databases
-    agent_env = {
-        "AGENT_ENVIRONMENT": "test",
-        "AGENT_DATABASE_URL": agent_url,
-        "AGENT_LOG_LEVEL": "WARNING",
-    }
+    agent_env = agent_load_environment(agent_url)
     with running_uvicorn("agent_service.main:create_app", agent_env) as agent:
-        core_env = {
-            "CORE_ENVIRONMENT": "test",
-            "CORE_DATABASE_URL": core_url,
-            "CORE_AGENT_URL": agent.base_url,
-            "CORE_ARGON2_MEMORY_KIB": "1024",
-            "CORE_ARGON2_TIME_COST": "1",
-            "CORE_ARGON2_PARALLELISM": "1",
-            "CORE_WORKER_POLL_INTERVAL_S": "0.1",
-            "CORE_LOG_LEVEL": "WARNING",
-        }
+        core_env = core_load_environment(core_url, agent.base_url)
         with running_uvicorn("core_service.main:create_app", core_env) as core:
             # One connection per loop, dropped by the client before uvicorn's 5 s keep-alive
             # timeout could close it under a request being sent.

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from core_service.migrate import upgrade_to_head_async
 from testsupport.core_content import create_bot, upload
 from testsupport.core_public import new_key
 from testsupport.core_users import SignedUpUser, signup
+from testsupport.load import agent_load_environment, core_load_environment, load_databases
 from testsupport.postgres import PostgresServer
 from testsupport.service_process import log_events, running_uvicorn, running_worker
 
@@ -63,13 +63,8 @@ class Site:
 @pytest.fixture
 async def databases(postgres_server: PostgresServer) -> AsyncIterator[tuple[str, str]]:
     """A migrated core database and an agent database, dropped afterwards."""
-    core_name = await postgres_server.create_database("core_public_load")
-    agent_name = await postgres_server.create_database("agent_public_load")
-    core_url = postgres_server.url_for(core_name, driver="postgresql+asyncpg")
-    await upgrade_to_head_async(core_url)
-    yield core_url, postgres_server.url_for(agent_name)
-    for name in (core_name, agent_name):
-        await postgres_server.drop_database(name)
+    async with load_databases(postgres_server, "public_load") as urls:
+        yield urls
 
 
 async def _enterprise(core_url: str, user: SignedUpUser) -> None:
@@ -203,24 +198,14 @@ async def test_200_anonymous_end_users_chat_through_publishable_keys_without_err
     databases: tuple[str, str],
 ) -> None:
     core_url, agent_url = databases
-    agent_env = {
-        "AGENT_ENVIRONMENT": "test",
-        "AGENT_DATABASE_URL": agent_url,
-        "AGENT_LOG_LEVEL": "WARNING",
-    }
+    agent_env = agent_load_environment(agent_url)
     with running_uvicorn("agent_service.main:create_app", agent_env) as agent:
-        core_env = {
-            "CORE_ENVIRONMENT": "test",
-            "CORE_DATABASE_URL": core_url,
-            "CORE_AGENT_URL": agent.base_url,
-            "CORE_ARGON2_MEMORY_KIB": "1024",
-            "CORE_ARGON2_TIME_COST": "1",
-            "CORE_ARGON2_PARALLELISM": "1",
-            "CORE_WORKER_POLL_INTERVAL_S": "0.1",
-            "CORE_LOG_LEVEL": "WARNING",
+        core_env = core_load_environment(
+            core_url,
+            agent.base_url,
             # Each visitor here chats back to back for the whole run, far faster than a person.
-            "CORE_PUBLIC_MESSAGES_PER_END_USER_PER_MINUTE": "10000",
-        }
+            CORE_PUBLIC_MESSAGES_PER_END_USER_PER_MINUTE="10000",
+        )
         with running_uvicorn("core_service.main:create_app", core_env) as core:
             # One connection per visitor, dropped before uvicorn's keep-alive timeout could
             # close it under a request being sent.
