@@ -121,8 +121,9 @@ async def extractive_answer_stream(
         # A follow-up may share no word with the sentence that answers it ("and when is it
         # skipped?" against "The backup is skipped when ..."): read it with its context.
         answer = extract_answer(f"{request.message} {context}", passages)
-    if not answer.citations and passages:
-        answer = quote_lead(max(passages, key=lambda passage: passage.similarity or 0.0))
+    by_meaning = [p for p in passages if (p.similarity or 0.0) >= retriever.min_similarity]
+    if not answer.citations and by_meaning:
+        answer = quote_lead(max(by_meaning, key=lambda passage: passage.similarity or 0.0))
     for piece in _PIECE.findall(answer.text) if stream else [answer.text]:
         yield piece
     usage = TokenUsage(
