@@ -24,6 +24,7 @@ from core_service.documents import service as documents_service
 from core_service.documents.models import Document
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job
+from core_service.sources import outcome
 from core_service.sources.crawl import RobotsRules
 from core_service.sources.fetching import (
     PageOutcome,
@@ -35,13 +36,11 @@ from core_service.sources.fetching import (
     seed_urls,
 )
 from core_service.sources.models import PageState, Source, SourceKind, SourcePage, SourceStatus
-from core_service.sources.schemas import SourceRead
 from core_service.usage.exceptions import QuotaExceeded
 from core_service.users.models import User
 from core_service.webfetch import fetcher_from_settings
-from core_service.webhooks import events as webhook_events
 
-__all__ = ["SyncContext", "SyncSuperseded", "mark_sync_failed", "run_sync_job"]
+__all__ = ["SyncContext", "SyncSuperseded", "run_sync_job"]
 
 
 class SyncSuperseded(Exception):
@@ -446,9 +445,10 @@ async def _finish_sync(
         source = await session.get(Source, source_id, with_for_update=True)
         if source is None:
             return
-        _set_outcome(source, stopped, await _first_failure(session, source_id, source.generation))
+        failure = await outcome.first_failure(session, source_id, source.generation)
+        outcome.set_outcome(source, stopped, failure)
         await _schedule_next(session, context, source)
-        await _announce(session, source)
+        await outcome.announce(session, source)
 
 
 async def _fail_queued(session: AsyncSession, source_id: uuid.UUID, generation: int) -> None:
@@ -479,46 +479,6 @@ async def _remove_vanished(
         await session.delete(page)
 
 
-async def _first_failure(
-    session: AsyncSession, source_id: uuid.UUID, generation: int
-) -> str | None:
-    row = await session.execute(
-        select(SourcePage.url, SourcePage.error)
-        .where(
-            SourcePage.source_id == source_id,
-            SourcePage.generation == generation,
-            SourcePage.state == PageState.FAILED.value,
-        )
-        .order_by(SourcePage.depth, SourcePage.url)
-        .limit(1)
-    )
-    first = row.first()
-    return None if first is None else f"{first.url}: {first.error}"
-
-
-def _set_outcome(source: Source, stopped: str | None, first_failure: str | None) -> None:
-    source.last_synced_at = utcnow()
-    if stopped == "time":
-        source.status = (
-            SourceStatus.READY.value if source.pages_indexed else SourceStatus.ERROR.value
-        )
-        source.error = "The sync stopped at its time limit; the pages not reached were skipped."
-    elif source.pages_indexed == 0:
-        source.status = SourceStatus.ERROR.value
-        source.error = (
-            f"No page could be indexed ({first_failure})."
-            if first_failure
-            else ("No page could be indexed.")
-        )
-    else:
-        source.status = SourceStatus.READY.value
-        source.error = (
-            None
-            if not first_failure
-            else (f"{source.pages_failed} page(s) failed, e.g. {first_failure}")
-        )
-
-
 async def _schedule_next(session: AsyncSession, context: SyncContext, source: Source) -> None:
     if source.refresh_interval_hours is None:
         source.next_sync_at = None
@@ -542,30 +502,7 @@ async def _end_in_error(
         source.error = reason[:2_000]
         source.last_synced_at = utcnow()
         await _schedule_next(session, context, source)
-        await _announce(session, source)
-
-
-async def mark_sync_failed(session: AsyncSession, *, source_id: uuid.UUID, reason: str) -> None:
-    """The worker gave up on a sync job: the source says why."""
-    await session.execute(
-        update(Source)
-        .where(Source.id == source_id)
-        .values(status=SourceStatus.ERROR.value, error=reason[:2_000], last_synced_at=utcnow())
-    )
-    source = await session.get(Source, source_id, populate_existing=True)
-    if source is not None:
-        await _announce(session, source)
-
-
-async def _announce(session: AsyncSession, source: Source) -> None:
-    """``source.synced`` or ``source.failed`` to the owner's webhooks, in the transaction that
-    records the outcome (so an event is sent exactly when the outcome is kept)."""
-    await session.flush()
-    body = SourceRead.model_validate(source).model_dump(mode="json")
-    if source.status == SourceStatus.READY.value:
-        await webhook_events.emit_source_synced(session, bot_id=source.bot_id, source=body)
-    else:
-        await webhook_events.emit_source_failed(session, bot_id=source.bot_id, source=body)
+        await outcome.announce(session, source)
 
 
 async def _set_status(context: SyncContext, source_id: uuid.UUID, status: SourceStatus) -> None:

@@ -8,7 +8,7 @@ from core_service.documents import service as documents_service
 from core_service.evaluations import service as evaluations_service
 from core_service.jobs import service as jobs_service
 from core_service.jobs.models import Job, JobKind
-from core_service.sources import sync as sources_sync
+from core_service.sources import outcome as source_outcome
 from core_service.webhooks import events as webhook_events
 from core_service.webhooks.delivery import give_up_delivery
 from core_service.webhooks.models import WebhookEvent
@@ -41,5 +41,5 @@ async def give_up(session: AsyncSession, *, job: Job, worker_id: str, reason: st
         await give_up_delivery(session, delivery_id=delivery_id, reason=reason)
     elif job.kind == JobKind.SYNC_SOURCE.value:
         source_id = uuid.UUID(job.payload["source_id"])
-        await sources_sync.mark_sync_failed(session, source_id=source_id, reason=reason)
+        await source_outcome.mark_sync_failed(session, source_id=source_id, reason=reason)
     return True
