@@ -1,12 +1,14 @@
 """Engine, sessions and the declarative base; the engine lives in the app's lifespan."""
 
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Self
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, event, make_url
+from sqlalchemy import Connection, MetaData, Select, event, make_url
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 from chatsphere_kit.server_timing import record_duration
 from core_service.config import Settings
@@ -21,6 +24,7 @@ from core_service.errors import DatabaseUnavailable
 
 __all__ = [
     "Base",
+    "DriverStatement",
     "SessionDep",
     "SessionmakerDep",
     "create_engine",
@@ -169,3 +173,62 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _converts_results(type_: TypeEngine[Any]) -> bool:
+    try:
+        return type_.dialect_impl(_ASYNCPG).result_processor(_ASYNCPG, None) is not None
+    except Exception:  # noqa: BLE001 - a type that must inspect the column's type converts
+        return True
+
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A query built once from the features' own rules, compiled once, and run by the driver
+    on the request session's connection.
+
+    What it skips is SQLAlchemy's per-execution work (cache key, execution context, result
+    wrapping, the greenlet bridge), which costs several times the round trip on the hot paths
+    (BENCHMARKS.md, API overhead); the SQL itself still comes from the rules' one definition.
+    Only types the driver reads and writes as they are qualify: a statement whose parameters
+    or columns need SQLAlchemy's conversion is refused when it is compiled, at import.
+
+    Run it on a session that has nothing pending (it does not autoflush) and only for reads
+    that take no lock: on a read-only request's autocommit session, or first in a request.
+    """
+
+    sql: str
+    parameters: tuple[str, ...]
+
+    @classmethod
+    def compile(cls, statement: Select[Any]) -> Self:
+        """Compile ``statement`` for asyncpg; its bound parameters are named at run time."""
+        compiled = statement.compile(dialect=_ASYNCPG)
+        for name, bound in compiled.binds.items():
+            if bound.type.dialect_impl(_ASYNCPG).bind_processor(_ASYNCPG) is not None:
+                raise TypeError(f"parameter {name!r} needs SQLAlchemy's conversion")
+        for column in statement.selected_columns:
+            if _converts_results(column.type):
+                raise TypeError(f"column {column.key!r} needs SQLAlchemy's conversion")
+        return cls(sql=str(compiled), parameters=tuple(compiled.positiontup or ()))
+
+    async def fetch(self, session: AsyncSession, values: Mapping[str, Any]) -> list[asyncpg.Record]:
+        """The rows, keyed by the statement's column labels."""
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        if not isinstance(driver, asyncpg.Connection):
+            raise TypeError("the engine's connections are not asyncpg's")
+        arguments = [values[name] for name in self.parameters]
+        began = time.perf_counter()
+        try:
+            return await driver.fetch(self.sql, *arguments)
+        except (*_UNREACHABLE, asyncpg.InterfaceError) as error:
+            # The pool must not hand this connection out again.
+            await connection.invalidate()
+            raise DatabaseUnavailable from error
+        finally:
+            record_duration("db", (time.perf_counter() - began) * 1000)

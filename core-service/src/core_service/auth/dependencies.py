@@ -18,7 +18,7 @@ from core_service.auth.exceptions import InvalidToken, StaffOnly
 from core_service.auth.passwords import Passwords
 from core_service.auth.tokens import TokenClaims, VerifiedTokens
 from core_service.config import Settings
-from core_service.database import SessionDep
+from core_service.database import DriverStatement, SessionDep
 from core_service.users.models import User
 
 __all__ = [
@@ -84,10 +84,11 @@ def current_token_clause(user_id: Any, epoch: Any) -> ColumnElement[bool]:
 
 
 # Built once from the rule, with the token's values bound per request: building the statement
-# on every request cost about as much as running it (BENCHMARKS.md, API overhead).
+# on every request cost about as much as running it (BENCHMARKS.md, API overhead). The id
+# check runs first in its request, so the driver runs it (``DriverStatement``).
 _TOKEN_VALUES = current_token_clause(bindparam("user_id"), bindparam("epoch"))
 _CURRENT_USER = select(User).options(joinedload(User.subscription_plan)).where(_TOKEN_VALUES)
-_CURRENT_USER_ID = select(User.id).where(_TOKEN_VALUES)
+_CURRENT_USER_ID = DriverStatement.compile(select(User.id).where(_TOKEN_VALUES))
 
 
 def _token_values(claims: TokenClaims) -> dict[str, Any]:
@@ -114,10 +115,11 @@ async def get_current_user_id(
     """The id of the active user the bearer token names, checked with the same rule as
     ``CurrentUser`` but without loading the user and its plan; 401 otherwise. For routes that
     need only the id."""
-    found = await session.scalar(_CURRENT_USER_ID, _token_values(claims))
-    if found is None:
+    found = await _CURRENT_USER_ID.fetch(session, _token_values(claims))
+    if not found:
         raise InvalidToken
-    return found
+    user_id: uuid.UUID = found[0]["id"]
+    return user_id
 
 
 CurrentUserId = Annotated[uuid.UUID, Depends(get_current_user_id)]

@@ -25,7 +25,7 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 async def list_bots(user_id: CurrentUserId, session: SessionDep, page: PageQuery) -> Page[BotRead]:
     """The caller's bots, newest first."""
     bots, total = await bots_service.list_bots(session, owner_id=user_id, page=page)
-    items = [BotRead.model_validate(bot) for bot in bots]
+    items = [BotRead.model_validate(dict(bot)) for bot in bots]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 

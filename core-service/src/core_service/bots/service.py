@@ -2,6 +2,7 @@
 
 import uuid
 
+import asyncpg
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, select
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_service.bots.configuration import merge_configuration
 from core_service.bots.models import Bot
 from core_service.bots.schemas import BotCreate, BotUpdate
+from core_service.database import DriverStatement
 from core_service.documents.models import Document, DocumentStatus
 from core_service.jobs import service as jobs_service
 from core_service.pagination import PageParams
@@ -31,18 +33,21 @@ def owned_by(owner_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bo
     return Bot.owner_id == owner_id
 
 
-# Built once, with the owner and the page bound per call: building the statement on every
-# request cost about as much as running it (BENCHMARKS.md, API overhead). The total rides along
-# with the page (a window count is taken before LIMIT): one round trip; only a page past the end
-# needs its own count.
-_PAGE_OF_BOTS = (
-    select(Bot, func.count().over())
+# Built once, with the owner and the page bound per call, and run by the driver
+# (``DriverStatement``): building and running it through the ORM on every request cost
+# several times the query itself (BENCHMARKS.md, API overhead). The total rides along with the
+# page (a window count is taken before LIMIT): one round trip; only a page past the end needs
+# its own count.
+_PAGE_OF_BOTS = DriverStatement.compile(
+    select(*Bot.__table__.columns, func.count().over().label("total"))
     .where(owned_by(bindparam("owner_id")))
     .order_by(Bot.created_at.desc(), Bot.id)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-_COUNT_OF_BOTS = select(func.count()).select_from(Bot).where(owned_by(bindparam("owner_id")))
+_COUNT_OF_BOTS = DriverStatement.compile(
+    select(func.count().label("total")).select_from(Bot).where(owned_by(bindparam("owner_id")))
+)
 
 
 async def create_bot(session: AsyncSession, *, owner: User, data: BotCreate) -> Bot:
@@ -67,14 +72,15 @@ async def get_bot(session: AsyncSession, *, bot_id: uuid.UUID, owner_id: uuid.UU
 
 async def list_bots(
     session: AsyncSession, *, owner_id: uuid.UUID, page: PageParams
-) -> tuple[list[Bot], int]:
-    """One page of the owner's bots, newest first, and how many there are."""
+) -> tuple[list[asyncpg.Record], int]:
+    """One page of the owner's bots (their columns by name), newest first, and how many
+    there are."""
     values = {"owner_id": owner_id, "limit": page.limit, "offset": page.offset}
-    rows = (await session.execute(_PAGE_OF_BOTS, values)).all()
+    rows = await _PAGE_OF_BOTS.fetch(session, values)
     if rows:
-        return [bot for bot, _ in rows], rows[0][1]
-    total = await session.scalar(_COUNT_OF_BOTS, {"owner_id": owner_id})
-    return [], total or 0
+        return rows, rows[0]["total"]
+    counted = await _COUNT_OF_BOTS.fetch(session, {"owner_id": owner_id})
+    return [], counted[0]["total"]
 
 
 async def update_bot(session: AsyncSession, *, bot: Bot, data: BotUpdate) -> Bot:

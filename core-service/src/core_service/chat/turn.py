@@ -255,7 +255,7 @@ async def _citations_of_existing_documents(
         .where(Document.bot_id == bot_id, Document.id.in_(cited))
         .with_for_update(read=True, key_share=True)
     )
-    found = rows.tuples().all()
+    found = rows.all()
     names: dict[uuid.UUID, str] = {document_id: name for document_id, name, _ in found}
     # A web source's page: the citation links to it.
     urls: dict[uuid.UUID, str | None] = {document_id: url for document_id, _, url in found}
