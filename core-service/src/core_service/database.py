@@ -3,7 +3,7 @@
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, Unpack
 
 import asyncpg
 from fastapi import Depends, Request
@@ -169,7 +169,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            await session.commit()
+            # An autocommit session's statements are committed as they run: only changes the
+            # ORM still holds need the commit's flush.
+            if not read_only or session.new or session.dirty or session.deleted:
+                await session.commit()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -196,15 +199,16 @@ class DriverStatement:
     Only types the driver reads and writes as they are qualify: a statement whose parameters
     or columns need SQLAlchemy's conversion is refused when it is compiled, at import.
 
-    Run it on a session that has nothing pending (it does not autoflush) and only for reads
-    that take no lock: on a read-only request's autocommit session, or first in a request.
+    Only for reads that take no lock, on a session with nothing pending (it does not
+    autoflush). It runs inside the session's transaction once the session has run a
+    statement; before that, the transaction has nothing of its own to see.
     """
 
     sql: str
     parameters: tuple[str, ...]
 
     @classmethod
-    def compile(cls, statement: Select[Any]) -> Self:
+    def compile(cls, statement: Select[Unpack[tuple[Any, ...]]]) -> Self:
         """Compile ``statement`` for asyncpg; its bound parameters are named at run time."""
         compiled = statement.compile(dialect=_ASYNCPG)
         for name, bound in compiled.binds.items():

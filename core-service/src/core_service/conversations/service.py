@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.bots.models import Bot, utcnow
@@ -17,6 +17,7 @@ from core_service.conversations.schemas import (
     TimingsRead,
     UsageRead,
 )
+from core_service.database import DriverStatement
 from core_service.pagination import PageParams
 
 __all__ = [
@@ -155,17 +156,21 @@ def _feedback_read(message: Message) -> FeedbackRead | None:
     )
 
 
+# The turn reads the history on every message: built once and run by the driver.
+_RECENT_TURNS = DriverStatement.compile(
+    select(Message.role, Message.content)
+    .where(Message.conversation_id == bindparam("conversation_id"))
+    .order_by(Message.sequence.desc())
+    .limit(bindparam("limit"))
+)
+
+
 async def recent_turns(
     session: AsyncSession, *, conversation_id: uuid.UUID, limit: int
 ) -> list[tuple[str, str]]:
     """The conversation's last ``limit`` messages as ``(role, content)``, newest first."""
-    rows = await session.execute(
-        select(Message.role, Message.content)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.sequence.desc())
-        .limit(limit)
-    )
-    return [(role, content) for role, content in rows]
+    values = {"conversation_id": conversation_id, "limit": limit}
+    return [(row["role"], row["content"]) for row in await _RECENT_TURNS.fetch(session, values)]
 
 
 async def add_message(

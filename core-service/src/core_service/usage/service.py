@@ -1,12 +1,25 @@
 """Check and count use against the plan: one atomic upsert, safe under concurrency."""
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import BigInteger, ColumnElement, Uuid, func, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
@@ -85,29 +98,39 @@ async def plan_limits(session: AsyncSession, *, user: User) -> PlanLimits:
     return plan_limits_of(plan)
 
 
-def within_cap(total: ColumnElement[int], cap: int | None) -> ColumnElement[bool]:
+def within_cap(
+    total: ColumnElement[int], cap: int | None | BindParameter[int]
+) -> ColumnElement[bool]:
     """The quota rule: ``total`` use is allowed under ``cap``; a None cap is unlimited."""
-    cap_value = literal(cap, BigInteger())
+    cap_value = cap if isinstance(cap, BindParameter) else literal(cap, BigInteger())
     return or_(cap_value.is_(None), total <= cap_value)
 
 
-def _consume_statement(
-    *, user_id: uuid.UUID, metric: UsageMetric, period: str, amount: int, cap: int | None
-) -> ReturningInsert[tuple[int]]:
-    # Adds `amount` only while the total stays within `cap`. The row lock taken by ON CONFLICT
-    # serialises concurrent callers, so two cannot both take the last unit.
-    requested = literal(amount, BigInteger())
+def _consume_statement() -> ReturningInsert[tuple[int]]:
+    # Adds the requested amount only while the total stays within the cap. The row lock taken
+    # by ON CONFLICT serialises concurrent callers, so two cannot both take the last unit.
+    # Parameters are named apart from the columns, so that they bind values, not VALUES.
+    requested = bindparam("requested", type_=BigInteger())
+    cap = bindparam("cap", type_=BigInteger())
     first_use = select(
-        literal(user_id, Uuid()), literal(metric.value), literal(period), requested, func.now()
+        bindparam("counter_user", type_=Uuid()),
+        bindparam("counter_metric", type_=String()),
+        bindparam("counter_period", type_=String()),
+        requested,
+        func.now(),
     ).where(within_cap(requested, cap))
     columns = ["user_id", "metric", "period", "amount", "updated_at"]
-    statement = pg_insert(UsageCounter).from_select(columns, first_use)
+    statement = pg_insert(cast(Table, UsageCounter.__table__)).from_select(columns, first_use)
     added = UsageCounter.amount + statement.excluded.amount
     return statement.on_conflict_do_update(
         index_elements=[UsageCounter.user_id, UsageCounter.metric, UsageCounter.period],
         set_={"amount": added, "updated_at": func.now()},
         where=within_cap(added, cap),
     ).returning(UsageCounter.amount)
+
+
+# Built once, the values bound per call: building it on every turn cost more than running it.
+_CONSUME = _consume_statement()
 
 
 async def consume(
@@ -118,10 +141,14 @@ async def consume(
         raise ValueError("amount must not be negative")
     now = utcnow()
     cap = limit_for(await plan_limits(session, user=user), metric)
-    statement = _consume_statement(
-        user_id=user.id, metric=metric, period=period_of(metric, now), amount=amount, cap=cap
-    )
-    if (await session.execute(statement)).first() is None:
+    values = {
+        "counter_user": user.id,
+        "counter_metric": metric.value,
+        "counter_period": period_of(metric, now),
+        "requested": amount,
+        "cap": cap,
+    }
+    if (await session.execute(_CONSUME, values)).first() is None:
         raise quota_exceeded(metric, cap, now)
 
 
