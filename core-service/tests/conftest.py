@@ -82,17 +82,21 @@ async def core_client(core_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def agent_database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    """The in-process agent's own vector database."""
+async def upstream_agent_database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """The vector database of the agent that core's tests call (in-process or as a process).
+
+    Named apart from the agent suite's ``agent_database_url`` (the database of the agent under
+    test) so that one name means one thing across the two suites.
+    """
     name = await postgres_server.create_database("core_agent_test")
     yield postgres_server.url_for(name)
     await postgres_server.drop_database(name)
 
 
 @pytest.fixture
-async def agent(agent_database_url: str) -> AsyncIterator[AgentHarness]:
+async def agent(upstream_agent_database_url: str) -> AsyncIterator[AgentHarness]:
     """A started agent app on its offline defaults."""
-    async with running_agent(agent_database_url) as harness:
+    async with running_agent(upstream_agent_database_url) as harness:
         yield harness
 
 

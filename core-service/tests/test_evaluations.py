@@ -177,9 +177,9 @@ async def _wait_until_ready(
 
 
 async def test_an_evaluation_runs_through_real_core_agent_and_worker_processes(
-    core_database_url: str, agent_database_url: str
+    core_database_url: str, upstream_agent_database_url: str
 ) -> None:
-    agent_env = {"AGENT_ENVIRONMENT": "test", "AGENT_DATABASE_URL": agent_database_url}
+    agent_env = {"AGENT_ENVIRONMENT": "test", "AGENT_DATABASE_URL": upstream_agent_database_url}
     with running_uvicorn("agent_service.main:create_app", agent_env) as agent:
         env = _process_env(core_database_url, agent.base_url)
         with (
