@@ -14,6 +14,7 @@ from core_service.migrate import upgrade_to_head_async
 from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness, running_agent
 from testsupport.asgi import started_client
+from testsupport.core_webhooks import LOOPBACK
 from testsupport.postgres import PostgresServer
 
 # Tables whose rows come from migrations (seed data) and must survive between tests.
@@ -98,6 +99,24 @@ async def agent(upstream_agent_database_url: str) -> AsyncIterator[AgentHarness]
     """A started agent app on its offline defaults."""
     async with running_agent(upstream_agent_database_url) as harness:
         yield harness
+
+
+@pytest.fixture
+async def hooks_app(
+    core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness
+) -> AsyncIterator[FastAPI]:
+    """A started core app that may reach loopback endpoints (webhook receivers), with the
+    in-process agent."""
+    app = create_app(core_settings.model_copy(update=LOOPBACK), agent_transport=agent.transport)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def hooks_client(hooks_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on ``hooks_app``."""
+    async with started_client(hooks_app, base_url="http://core.test", lifespan=False) as client:
+        yield client
 
 
 @pytest.fixture
