@@ -1,6 +1,7 @@
 """Core fixtures: a migrated database per session, a fresh state per test, an HTTP client."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -64,11 +65,20 @@ async def core_db(core_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
             await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
+@asynccontextmanager
+async def _started_app(
+    settings: Settings, agent: AgentHarness | None = None
+) -> AsyncIterator[FastAPI]:
+    """A core app with its lifespan entered; its agent client reaches ``agent`` if given."""
+    app = create_app(settings, agent_transport=agent.transport if agent else None)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 @pytest.fixture
 async def core_app(core_settings: Settings, core_db: AsyncEngine) -> AsyncIterator[FastAPI]:
     """A started core app (lifespan entered) on the test database."""
-    app = create_app(core_settings)
-    async with app.router.lifespan_context(app):
+    async with _started_app(core_settings) as app:
         yield app
 
 
@@ -107,8 +117,7 @@ async def hooks_app(
 ) -> AsyncIterator[FastAPI]:
     """A started core app that may reach loopback endpoints (webhook receivers), with the
     in-process agent."""
-    app = create_app(core_settings.model_copy(update=LOOPBACK), agent_transport=agent.transport)
-    async with app.router.lifespan_context(app):
+    async with _started_app(core_settings.model_copy(update=LOOPBACK), agent) as app:
         yield app
 
 
@@ -124,8 +133,7 @@ async def content_app(
     core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness
 ) -> AsyncIterator[FastAPI]:
     """A started core app whose agent client reaches the in-process agent."""
-    app = create_app(core_settings, agent_transport=agent.transport)
-    async with app.router.lifespan_context(app):
+    async with _started_app(core_settings, agent) as app:
         yield app
 
 

@@ -5,15 +5,12 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from fastapi import FastAPI
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
-from core_service.models import Base
 from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_schema import model_differences
 from testsupport.core_users import signup
 from testsupport.core_webhooks import register_webhook, webhook_deliveries
 from testsupport.webhook_receiver import Receiver, running_receiver
@@ -121,12 +118,5 @@ async def test_a_refused_url_is_answered_422_and_never_contacted(
     assert receiver.received == []
 
 
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return [d for d in compare_metadata(context, Base.metadata) if "webhook" in str(d)]
-
-
 async def test_the_webhook_tables_match_their_models(core_db: AsyncEngine) -> None:
-    async with core_db.connect() as connection:
-        differences = await connection.run_sync(_differences)
-    assert differences == []
+    assert await model_differences(core_db, "webhook") == []
