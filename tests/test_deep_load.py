@@ -11,7 +11,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import httpx
 import psutil
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from testsupport.core_content import create_bot, upload
 from testsupport.core_users import SignedUpUser, signup
-from testsupport.load import agent_load_environment, core_load_environment, load_databases
+from testsupport.load import Tally, agent_load_environment, core_load_environment, load_databases
 from testsupport.postgres import PostgresServer
 from testsupport.service_process import log_events, running_uvicorn, running_worker
 
@@ -32,21 +31,6 @@ STREAMS_PER_CONVERSATION = 10
 WARM_UP_S = 8.0
 LOAD_S = float(os.environ.get("DEEP_LOAD_SECONDS", "60"))
 MIB = 1_048_576
-
-
-@dataclass
-class Tally:
-    """What the streams saw, and the memory samples of both services."""
-
-    done: int = 0
-    errors: Counter[str] = field(default_factory=Counter)
-    examples: list[str] = field(default_factory=list)
-    rss: dict[str, list[int]] = field(default_factory=lambda: {"core": [], "agent": []})
-
-    def fail(self, kind: str, detail: str) -> None:
-        self.errors[kind] += 1
-        if len(self.examples) < 5:
-            self.examples.append(f"{kind}: {detail[:300]}")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from testsupport.core_content import create_bot, upload
 from testsupport.core_public import new_key
 from testsupport.core_users import SignedUpUser, signup
-from testsupport.load import agent_load_environment, core_load_environment, load_databases
+from testsupport.load import Tally, agent_load_environment, core_load_environment, load_databases
 from testsupport.postgres import PostgresServer
 from testsupport.service_process import log_events, running_uvicorn, running_worker
 
@@ -34,22 +34,6 @@ END_USERS = 200
 SITES = [f"http://127.0.0.1:{9100 + n}" for n in range(4)]
 WARM_UP_S = 8.0
 LOAD_S = float(os.environ.get("DEEP_LOAD_SECONDS", "60"))
-
-
-@dataclass
-class Tally:
-    """Requests made, turn latencies, and what went wrong."""
-
-    requests: int = 0
-    turns_s: list[float] = field(default_factory=list)
-    setup_s: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    examples: list[str] = field(default_factory=list)
-
-    def fail(self, kind: str, detail: str) -> None:
-        self.errors[kind] += 1
-        if len(self.examples) < 5:
-            self.examples.append(f"{kind}: {detail[:300]}")
 
 
 @dataclass(frozen=True)

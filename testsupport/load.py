@@ -1,12 +1,34 @@
 """What the load tests share: their databases and the settings of the services they start."""
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from core_service.migrate import upgrade_to_head_async
 from testsupport.postgres import PostgresServer
 
-__all__ = ["agent_load_environment", "core_load_environment", "load_databases"]
+__all__ = ["Tally", "agent_load_environment", "core_load_environment", "load_databases"]
+
+
+@dataclass
+class Tally:
+    """What a load run saw: requests, completed streams and their latencies, memory samples of
+    the services, and what went wrong (counted by kind, with the first few examples)."""
+
+    requests: int = 0
+    done: int = 0
+    turns_s: list[float] = field(default_factory=list)
+    setup_s: list[float] = field(default_factory=list)
+    rss: dict[str, list[int]] = field(default_factory=lambda: {"core": [], "agent": []})
+    errors: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+
+    def fail(self, kind: str, detail: str) -> None:
+        """Count a failure of this kind; keep its detail if it is among the first five."""
+        self.errors[kind] += 1
+        if len(self.examples) < 5:
+            self.examples.append(f"{kind}: {detail[:300]}")
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
 """Core fixtures: a migrated database per session, a fresh state per test, an HTTP client."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from core_service.migrate import upgrade_to_head_async
 from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness, running_agent
 from testsupport.asgi import started_client
+from testsupport.core_webhooks import LOOPBACK
 from testsupport.postgres import PostgresServer
 
 # Tables whose rows come from migrations (seed data) and must survive between tests.
@@ -63,11 +65,20 @@ async def core_db(core_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
             await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
+@asynccontextmanager
+async def _started_app(
+    settings: Settings, agent: AgentHarness | None = None
+) -> AsyncIterator[FastAPI]:
+    """A core app with its lifespan entered; its agent client reaches ``agent`` if given."""
+    app = create_app(settings, agent_transport=agent.transport if agent else None)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 @pytest.fixture
 async def core_app(core_settings: Settings, core_db: AsyncEngine) -> AsyncIterator[FastAPI]:
     """A started core app (lifespan entered) on the test database."""
-    app = create_app(core_settings)
-    async with app.router.lifespan_context(app):
+    async with _started_app(core_settings) as app:
         yield app
 
 
@@ -82,18 +93,39 @@ async def core_client(core_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def agent_database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    """The in-process agent's own vector database."""
+async def upstream_agent_database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """The vector database of the agent that core's tests call (in-process or as a process).
+
+    Named apart from the agent suite's ``agent_database_url`` (the database of the agent under
+    test) so that one name means one thing across the two suites.
+    """
     name = await postgres_server.create_database("core_agent_test")
     yield postgres_server.url_for(name)
     await postgres_server.drop_database(name)
 
 
 @pytest.fixture
-async def agent(agent_database_url: str) -> AsyncIterator[AgentHarness]:
+async def agent(upstream_agent_database_url: str) -> AsyncIterator[AgentHarness]:
     """A started agent app on its offline defaults."""
-    async with running_agent(agent_database_url) as harness:
+    async with running_agent(upstream_agent_database_url) as harness:
         yield harness
+
+
+@pytest.fixture
+async def hooks_app(
+    core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness
+) -> AsyncIterator[FastAPI]:
+    """A started core app that may reach loopback endpoints (webhook receivers), with the
+    in-process agent."""
+    async with _started_app(core_settings.model_copy(update=LOOPBACK), agent) as app:
+        yield app
+
+
+@pytest.fixture
+async def hooks_client(hooks_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on ``hooks_app``."""
+    async with started_client(hooks_app, base_url="http://core.test", lifespan=False) as client:
+        yield client
 
 
 @pytest.fixture
@@ -101,8 +133,7 @@ async def content_app(
     core_settings: Settings, core_db: AsyncEngine, agent: AgentHarness
 ) -> AsyncIterator[FastAPI]:
     """A started core app whose agent client reaches the in-process agent."""
-    app = create_app(core_settings, agent_transport=agent.transport)
-    async with app.router.lifespan_context(app):
+    async with _started_app(core_settings, agent) as app:
         yield app
 
 

@@ -7,11 +7,8 @@ import uuid
 from typing import Any
 
 import httpx
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatsphere_contracts.v1 import ChatResponse, Citation, TokenUsage
@@ -19,9 +16,9 @@ from core_service.config import Settings
 from core_service.evaluations import service as evaluations_service
 from core_service.evaluations.schemas import EvaluationQuestion
 from core_service.jobs import service as jobs_service
-from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot, drain, make_worker, upload
+from testsupport.core_schema import model_differences
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.service_process import running_uvicorn, running_worker
 
@@ -177,9 +174,9 @@ async def _wait_until_ready(
 
 
 async def test_an_evaluation_runs_through_real_core_agent_and_worker_processes(
-    core_database_url: str, agent_database_url: str
+    core_database_url: str, upstream_agent_database_url: str
 ) -> None:
-    agent_env = {"AGENT_ENVIRONMENT": "test", "AGENT_DATABASE_URL": agent_database_url}
+    agent_env = {"AGENT_ENVIRONMENT": "test", "AGENT_DATABASE_URL": upstream_agent_database_url}
     with running_uvicorn("agent_service.main:create_app", agent_env) as agent:
         env = _process_env(core_database_url, agent.base_url)
         with (
@@ -345,12 +342,5 @@ def test_the_rank_is_the_first_expected_document_among_those_cited() -> None:
     )
 
 
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return [d for d in compare_metadata(context, Base.metadata) if "evaluations" in str(d)]
-
-
 async def test_the_evaluations_table_matches_its_model(core_db: AsyncEngine) -> None:
-    async with core_db.connect() as connection:
-        differences = await connection.run_sync(_differences)
-    assert differences == []
+    assert await model_differences(core_db, "evaluations") == []

@@ -37,6 +37,12 @@ def test_production_refuses_the_development_agent_key() -> None:
         )
 
 
+def test_access_tokens_may_not_take_the_session_tokens_audience() -> None:
+    # Were they the same, an end user's session token would pass as its bot owner's access token.
+    with pytest.raises(ValidationError, match="CORE_JWT_AUDIENCE must not be 'chatsphere-public'"):
+        Settings(jwt_audience="chatsphere-public")
+
+
 def test_production_requires_a_database_url() -> None:
     with pytest.raises(ValidationError, match="CORE_DATABASE_URL must be set"):
         Settings(

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatsphere_kit.app import install_infrastructure
+from chatsphere_kit.middleware import MAX_REQUEST_HEADERS
 from chatsphere_kit.observability.metrics import HttpMetrics, metrics_response
 from chatsphere_kit.settings import ServiceSettings
 from testsupport.asgi import started_client
@@ -63,7 +64,7 @@ async def _metrics(_: Request) -> Response:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.include_router(_router(), prefix="/api/v1")
-    settings = ServiceSettings(max_request_body_bytes=SMALL_CAP, max_request_headers=20)
+    settings = ServiceSettings(max_request_body_bytes=SMALL_CAP)
     install_infrastructure(
         app,
         settings,
@@ -117,7 +118,7 @@ async def test_validation_errors_name_the_field(client: httpx.AsyncClient) -> No
 
 
 async def test_too_many_headers_get_431(client: httpx.AsyncClient) -> None:
-    headers = {f"x-field-{number}": "v" for number in range(30)}
+    headers = {f"x-field-{number}": "v" for number in range(MAX_REQUEST_HEADERS + 1)}
     response = await client.get("/api/v1/bots/b1/documents", headers=headers)
     assert response.status_code == 431
     assert response.json()["error"] == "RequestHeaderFieldsTooLarge"

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -84,7 +84,7 @@ class Settings(ServiceSettings):
         env_prefix="AGENT_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    service_name: str = "agent-service"
+    service_name: ClassVar[str] = "agent-service"
 
     database_url: str | None = Field(
         default=None,
@@ -93,13 +93,28 @@ class Settings(ServiceSettings):
     database_pool_min_size: int = Field(default=1, ge=0, le=100)
     database_pool_max_size: int = Field(default=10, ge=1, le=200)
 
-    max_request_body_bytes: int = Field(default=8 * 1_048_576, ge=1_024)
-    max_texts_per_request: int = Field(default=256, ge=1, le=256)
-    max_chunks_per_upsert: int = Field(default=500, ge=1, le=500)
-    max_query_chars: int = Field(default=4_000, ge=1, le=4_000)
-    max_message_chars: int = Field(default=16_000, ge=1, le=16_000)
+    # Request limits: an operator lowers them to bound one caller's cost; the contract's bounds
+    # are the ceiling.
+    max_request_body_bytes: int = Field(
+        default=8 * 1_048_576, ge=1_024, description="Larger bodies get 413."
+    )
+    max_texts_per_request: int = Field(
+        default=256, ge=1, le=256, description="Texts per /v1/embeddings call."
+    )
+    max_chunks_per_upsert: int = Field(
+        default=500, ge=1, le=500, description="Chunks per /v1/index/upsert call."
+    )
+    max_query_chars: int = Field(
+        default=4_000, ge=1, le=4_000, description="Characters of a /v1/retrieve query."
+    )
+    max_message_chars: int = Field(
+        default=16_000, ge=1, le=16_000, description="Characters of a chat message."
+    )
 
-    api_keys: list[ServiceKey] = Field(default_factory=list)
+    api_keys: list[ServiceKey] = Field(
+        default_factory=list,
+        description="The callers' keys (as SHA-256) and their namespaces; required in production.",
+    )
 
     embedder: EmbedderKind = EmbedderKind.HASH
     hash_dimensions: int = Field(default=1024, ge=64, le=2000)
@@ -123,16 +138,23 @@ class Settings(ServiceSettings):
             "grounds an answer; default: the embedder's own (see EMBEDDER_MIN_SIMILARITY)."
         ),
     )
-    hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
-    pinecone_api_key: SecretStr | None = None
-    pinecone_index_host: str | None = None
-    pinecone_upsert_batch_size: int = Field(default=100, ge=1, le=1000)
+    hnsw_ef_search: int = Field(
+        default=100, ge=1, le=1000, description="pgvector's recall against query time."
+    )
+    pinecone_api_key: SecretStr | None = Field(default=None, description="Required for pinecone.")
+    pinecone_index_host: str | None = Field(
+        default=None, description="The index's data-plane host; required for pinecone."
+    )
 
-    chat_provider: ChatProviderKind = ChatProviderKind.EXTRACTIVE
-    default_top_k: int = Field(default=5, ge=1, le=50)
-    default_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
-    react_max_steps: int = Field(default=6, ge=1, le=25)
-    max_output_tokens: int = Field(default=1024, ge=16, le=65_536)
+    chat_provider: ChatProviderKind = Field(
+        default=ChatProviderKind.EXTRACTIVE, description="Which model writes answers."
+    )
+    react_max_steps: int = Field(
+        default=6, ge=1, le=25, description="Model calls one 'react' answer may make (its cost)."
+    )
+    max_output_tokens: int = Field(
+        default=1024, ge=16, le=65_536, description="Longest answer a model may write (its cost)."
+    )
 
     google_api_key: SecretStr | None = None
     gemini_chat_model: str = "gemini-2.5-flash"
@@ -146,12 +168,18 @@ class Settings(ServiceSettings):
         default=4, ge=1, le=32, description="Embedding batches of one request sent at once."
     )
 
-    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_base_url: str = Field(
+        default="http://127.0.0.1:11434/v1",
+        description="Any OpenAI-compatible server (Ollama, vLLM) for chat_provider=openai.",
+    )
     openai_api_key: SecretStr | None = None
     openai_chat_model: str = "llama3.2"
 
-    provider_connect_timeout_s: float = Field(default=5.0, gt=0)
-    provider_timeout_s: float = Field(default=60.0, gt=0)
+    provider_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest provider call or vector query; slow models need more.",
+    )
     provider_max_retries: int = Field(default=3, ge=0, le=10)
     provider_retry_backoff_s: float = Field(default=0.5, ge=0.0, le=30.0)
 

@@ -129,6 +129,4 @@ def _pinecone_store(settings: Settings) -> VectorStore:
     )
     # The SDK already retries 429/5xx itself; ours would multiply the attempts.
     policy = CallPolicy(timeout_s=settings.provider_timeout_s, max_retries=0, backoff_s=0.0)
-    return PineconeStore(
-        index, policy=policy, upsert_batch_size=settings.pinecone_upsert_batch_size
-    )
+    return PineconeStore(index, policy=policy)

@@ -4,7 +4,7 @@ import ipaddress
 import math
 from collections import Counter
 from functools import lru_cache
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -15,6 +15,8 @@ __all__ = ["Environment", "Settings", "get_settings"]
 
 DEV_JWT_SECRET = "development-only-jwt-secret-change-me-0123456789"  # noqa: S105
 DEV_AGENT_API_KEY = "development-only-agent-key"  # noqa: S105
+PUBLIC_SESSION_AUDIENCE = "chatsphere-public"
+"""The audience of end users' session tokens: what keeps one from passing as an access token."""
 
 
 class Settings(ServiceSettings):
@@ -30,7 +32,7 @@ class Settings(ServiceSettings):
         env_prefix="CORE_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    service_name: str = "core-service"
+    service_name: ClassVar[str] = "core-service"
 
     worker_metrics_port: int | None = Field(
         default=None, ge=1, le=65_535, description="Port the worker serves its metrics on."
@@ -43,7 +45,6 @@ class Settings(ServiceSettings):
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=20, ge=0, le=200)
-    database_pool_timeout_s: float = Field(default=30.0, gt=0)
     database_statement_timeout_ms: int = Field(default=15_000, ge=0)
     database_pool_pre_ping: bool = Field(
         default=False,
@@ -51,10 +52,20 @@ class Settings(ServiceSettings):
         "because a lost connection is detected on use anyway and answered with 503.",
     )
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
-    jwt_issuer: str = "chatsphere-core"
-    jwt_audience: str = "chatsphere-api"
+    # Tokens and passwords: README, "Tokens and passwords".
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEV_JWT_SECRET),
+        description="HS256 signing secret; set per deployment (production refuses the default).",
+    )
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = Field(
+        default="HS256", description="Asymmetric keys let other services verify tokens."
+    )
+    jwt_issuer: str = Field(
+        default="chatsphere-core", description="`iss` of tokens: set it to tell deployments apart."
+    )
+    jwt_audience: str = Field(
+        default="chatsphere-api", description="`aud` of access tokens, checked on every request."
+    )
     jwt_private_key: SecretStr | None = Field(
         default=None, description="PEM signing key for RS256/EdDSA (unused with HS256)."
     )
@@ -65,13 +76,22 @@ class Settings(ServiceSettings):
         default_factory=dict,
         description="Older public keys (kid -> PEM), accepted while their tokens live.",
     )
-    jwt_leeway_s: int = Field(default=10, ge=0, le=120)
-    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
-    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=3_600)
+    jwt_leeway_s: int = Field(
+        default=10, ge=0, le=120, description="Clock skew between replicas tolerated on `exp`."
+    )
+    access_token_ttl_s: int = Field(
+        default=900, ge=60, le=86_400, description="How long a stolen access token works."
+    )
+    refresh_token_ttl_s: int = Field(
+        default=30 * 86_400, ge=3_600, description="How long a session lasts without sign-in."
+    )
 
-    argon2_time_cost: int = Field(default=3, ge=1, le=20)
-    argon2_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
-    argon2_parallelism: int = Field(default=4, ge=1, le=64)
+    # argon2id's cost: memory and time per sign-in, against an attacker's cost per guess.
+    argon2_time_cost: int = Field(default=3, ge=1, le=20, description="Passes over the memory.")
+    argon2_memory_kib: int = Field(
+        default=65_536, ge=8, le=4_194_304, description="Memory per hash (OWASP: 19 MiB at least)."
+    )
+    argon2_parallelism: int = Field(default=4, ge=1, le=64, description="Lanes per hash.")
     password_hash_workers: int | None = Field(
         default=None, ge=1, le=256, description="Hashes run at once; unset means one per CPU."
     )
@@ -81,40 +101,52 @@ class Settings(ServiceSettings):
     password_hash_per_address: int = Field(
         default=1, ge=1, le=100, description="Running or waiting hashes of one client address."
     )
-    password_hash_retry_after_s: int = Field(default=1, ge=1, le=60)
+    password_hash_retry_after_s: int = Field(
+        default=1, ge=1, le=60, description="`Retry-After` of a refused sign-in (503 or 429)."
+    )
 
-    rate_limit_login_per_address: int = Field(default=60, ge=1)
+    # Rate limits: README, "Rate limits" (the counts per window are what operators tune).
+    rate_limit_login_per_address: int = Field(
+        default=60, ge=1, description="Login attempts from one client address."
+    )
     rate_limit_login_per_account: int = Field(
         default=5, ge=1, description="Login attempts on one account from one client address."
     )
     rate_limit_login_per_account_all_addresses: int = Field(
         default=50, ge=1, description="Login attempts on one account from all addresses."
     )
-    rate_limit_login_window_s: int = Field(default=900, ge=1)
-    rate_limit_register_per_address: int = Field(default=20, ge=1)
-    rate_limit_register_window_s: int = Field(default=3_600, ge=1)
+    rate_limit_login_window_s: int = Field(default=900, ge=1, description="The login window.")
+    rate_limit_register_per_address: int = Field(
+        default=20, ge=1, description="Registrations from one client address..."
+    )
+    rate_limit_register_window_s: int = Field(default=3_600, ge=1, description="...in this window.")
 
     stripe_webhook_secret: SecretStr | None = Field(
         default=None, description="`whsec_…` signing secret; the webhook answers 503 without it."
     )
-    stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
 
-    agent_url: str = "http://127.0.0.1:8001"
-    agent_api_key: SecretStr = SecretStr(DEV_AGENT_API_KEY)
-    agent_connect_timeout_s: float = Field(default=3.0, gt=0)
-    agent_read_timeout_s: float = Field(default=120.0, gt=0)
-    agent_retry_attempts: int = Field(
-        default=3, ge=1, le=10, description="Tries of an idempotent agent call (index, delete)."
+    # The agent service: README, "Agent service".
+    agent_url: str = Field(default="http://127.0.0.1:8001", description="The agent's base URL.")
+    agent_api_key: SecretStr = Field(
+        default=SecretStr(DEV_AGENT_API_KEY),
+        description="Core's service key for the agent (production refuses the default).",
+    )
+    agent_connect_timeout_s: float = Field(
+        default=3.0, gt=0, description="An agent that does not accept by then is down: 503."
+    )
+    agent_read_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest answer wait: slow models need more."
     )
 
     # Bots, documents and chat (see the README's "Bots, documents and chat").
-    ingestion_max_text_chars: int = Field(default=5_000_000, ge=1_000)
-    ingestion_max_pdf_pages: int = Field(default=2_000, ge=1)
-    ingestion_max_unpacked_bytes: int = Field(default=200 * 1_048_576, ge=1_048_576)
-    rate_limit_uploads_per_user: int = Field(
-        default=60, ge=1, description="Document uploads (files and text) one user may make..."
+    ingestion_max_text_chars: int = Field(
+        default=5_000_000, ge=1_000, description="Longest text of one document (longer: error)."
     )
-    rate_limit_uploads_window_s: int = Field(default=60, ge=1, description="...in this window.")
+    rate_limit_uploads_per_user: int = Field(
+        default=60,
+        ge=1,
+        description="Document uploads (files and text) one user may make a minute.",
+    )
     # Untrusted files are parsed in a child process of the worker under these limits (README,
     # "Uploads, extraction limits and storage").
     extraction_cpu_seconds: int = Field(
@@ -132,34 +164,42 @@ class Settings(ServiceSettings):
     blob_store: Literal["postgres", "s3"] = Field(
         default="postgres", description="Where original files are kept."
     )
-    s3_bucket: str | None = None
+    s3_bucket: str | None = Field(default=None, description="Required with blob_store=s3.")
     s3_endpoint_url: str | None = Field(
         default=None, description="For S3-compatible services (MinIO, Ceph); unset for AWS."
     )
     s3_region: str | None = None
-    s3_key_prefix: str = ""
+    s3_key_prefix: str = Field(default="", description="Put before every key (a shared bucket).")
     s3_access_key_id: SecretStr | None = Field(
         default=None, description="Unset: boto3's own chain (environment, IAM role)."
     )
     s3_secret_access_key: SecretStr | None = None
-    ingestion_upsert_batch_size: int = Field(default=100, ge=1, le=500)
+    ingestion_upsert_batch_size: int = Field(
+        default=100, ge=1, le=500, description="Chunks per agent upsert (bounds one call's time)."
+    )
     worker_poll_interval_s: float = Field(default=1.0, gt=0)
     worker_concurrency: int = Field(
         default=2, ge=1, le=32, description="Jobs one worker process works on at once."
     )
     worker_lease_s: float = Field(default=120.0, gt=0)
-    worker_max_attempts: int = Field(default=10, ge=1)
-    worker_retry_initial_s: float = Field(default=1.0, gt=0)
-    worker_retry_max_s: float = Field(default=300.0, gt=0)
-    worker_attempts_per_claim: int = Field(default=3, ge=1, le=20)
-    chat_history_max_messages: int = Field(default=20, ge=0, le=100)
-    chat_history_token_budget: int = Field(default=3_000, ge=0)
+    worker_max_attempts: int = Field(
+        default=10, ge=1, description="Claims before a job (a document) ends in error."
+    )
+    worker_retry_initial_s: float = Field(
+        default=1.0, gt=0, description="First backoff of a failed job (doubles, with jitter)..."
+    )
+    worker_retry_max_s: float = Field(default=300.0, gt=0, description="...up to this.")
+    worker_attempts_per_claim: int = Field(
+        default=3, ge=1, le=20, description="Quick tries of an unavailable agent per claim."
+    )
+    chat_history_max_messages: int = Field(
+        default=20, ge=0, le=100, description="Earlier messages sent with each question..."
+    )
+    chat_history_token_budget: int = Field(
+        default=3_000, ge=0, description="...within this many tokens (a model's context, cost)."
+    )
     public_session_ttl_s: int = Field(
         default=3_600, ge=1, le=86_400, description="Lifetime of an end user's session token."
-    )
-    public_session_audience: str = Field(
-        default="chatsphere-public",
-        description="The audience of end-user session tokens; never the access tokens' own.",
     )
     public_messages_per_end_user_per_minute: int = Field(
         default=30, ge=1, description="Messages one end user may send a bot in a minute."
@@ -181,7 +221,9 @@ class Settings(ServiceSettings):
         gt=0,
         description="How long a delivery is retried; an endpoint failing this long is disabled.",
     )
-    webhook_max_per_user: int = Field(default=20, ge=1, le=1_000)
+    webhook_max_per_user: int = Field(
+        default=20, ge=1, le=1_000, description="Endpoints one user may register."
+    )
 
     # Fetching URLs users give us (web sources, webhooks): README, "Web sources".
     fetch_allowed_networks: str = Field(
@@ -192,12 +234,19 @@ class Settings(ServiceSettings):
     fetch_allowed_ports: list[int] = Field(
         default_factory=lambda: [80, 443], description="Ports of public addresses fetched."
     )
-    fetch_max_bytes: int = Field(default=5 * 1_048_576, ge=1_024, le=100 * 1_048_576)
-    fetch_timeout_s: float = Field(default=20.0, gt=0, le=600)
-    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_max_bytes: int = Field(
+        default=5 * 1_048_576,
+        ge=1_024,
+        le=100 * 1_048_576,
+        description="Largest page fetched (after decompression); larger ones fail.",
+    )
+    fetch_timeout_s: float = Field(
+        default=20.0, gt=0, le=600, description="Time for one fetch, redirects included."
+    )
     fetch_user_agent: str = Field(
         default="ChatSphereBot/1.0 (ChatSphere web sources)",
         min_length=1,
+        description="Names the crawler to sites (robots.txt rules); add a contact URL.",
     )
 
     # Web sources (README, "Web sources").
@@ -213,10 +262,6 @@ class Settings(ServiceSettings):
     )
     sources_max_sync_s: float = Field(
         default=3_600.0, gt=0, description="Total time one sync may take; then it stops."
-    )
-    sources_sitemap_max_bytes: int = Field(default=20 * 1_048_576, ge=1_024)
-    sources_sitemaps_per_sync: int = Field(
-        default=10, ge=1, le=1_000, description="Sitemaps (with nested ones) read per sync."
     )
 
     max_upload_body_bytes: int = Field(
@@ -267,8 +312,8 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _session_audience_is_its_own(self) -> Self:
         # The audience is what keeps an end user's session token from passing as an access token.
-        if self.public_session_audience == self.jwt_audience:
-            raise ValueError("CORE_PUBLIC_SESSION_AUDIENCE must differ from CORE_JWT_AUDIENCE")
+        if self.jwt_audience == PUBLIC_SESSION_AUDIENCE:
+            raise ValueError(f"CORE_JWT_AUDIENCE must not be {PUBLIC_SESSION_AUDIENCE!r}")
         return self
 
     @model_validator(mode="after")

@@ -50,6 +50,9 @@ class Base(DeclarativeBase):
 
 
 # A server starting, stopping or closing the socket mid-handshake, as during a restart.
+# Wait for a pooled connection before answering 503: long enough for a burst of one user's turns
+# (queued on their month's counter row) to pass, short of a client's own timeout.
+_POOL_TIMEOUT_S = 30.0
 _UNREACHABLE = (
     OSError,
     asyncpg.CannotConnectNowError,
@@ -97,7 +100,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         async_creator=connect,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_pool_timeout_s,
+        pool_timeout=_POOL_TIMEOUT_S,
         pool_pre_ping=settings.database_pool_pre_ping,
         hide_parameters=True,  # errors and logs never carry statement values (user text)
     )

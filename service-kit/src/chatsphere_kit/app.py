@@ -9,6 +9,8 @@ from starlette.responses import Response
 
 from chatsphere_kit.errors import install_error_handlers
 from chatsphere_kit.middleware import (
+    MAX_REQUEST_HEADER_BYTES,
+    MAX_REQUEST_HEADERS,
     BodySizeLimitMiddleware,
     HeaderLimitMiddleware,
     RequestContextMiddleware,
@@ -50,8 +52,8 @@ def install_infrastructure(
     )
     app.add_middleware(
         HeaderLimitMiddleware,
-        max_bytes=settings.max_request_header_bytes,
-        max_count=settings.max_request_headers,
+        max_bytes=MAX_REQUEST_HEADER_BYTES,
+        max_count=MAX_REQUEST_HEADERS,
     )
     app.add_middleware(RequestContextMiddleware, access_logger=access_logger)
     if settings.metrics_enabled:

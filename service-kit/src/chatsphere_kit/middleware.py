@@ -22,6 +22,11 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "x-request-id"
+
+# Request line and headers together, and header fields per request (more get 431): room for
+# large cookies and tokens, far below what would let a client make the server buffer much.
+MAX_REQUEST_HEADER_BYTES = 65_536
+MAX_REQUEST_HEADERS = 100
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from chatsphere_kit.middleware import MAX_REQUEST_HEADER_BYTES, MAX_REQUEST_HEADERS
 from chatsphere_kit.settings import ServiceSettings
 
 __all__ = ["LimitedHttpToolsProtocol", "limited_protocol", "serve", "serve_from_command_line"]
@@ -117,8 +118,8 @@ def limited_protocol(settings: ServiceSettings) -> type[LimitedHttpToolsProtocol
         "ServiceHttpProtocol",
         (LimitedHttpToolsProtocol,),
         {
-            "max_header_bytes": settings.max_request_header_bytes,
-            "max_headers": settings.max_request_headers,
+            "max_header_bytes": MAX_REQUEST_HEADER_BYTES,
+            "max_headers": MAX_REQUEST_HEADERS,
             "header_timeout_s": settings.request_header_timeout_s,
         },
     )
@@ -146,7 +147,7 @@ def serve(
         port=port,
         loop=loop,
         http=limited_protocol(settings) if http == "httptools" else "h11",
-        h11_max_incomplete_event_size=settings.max_request_header_bytes,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEADER_BYTES,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_keep_alive=settings.keep_alive_timeout_s,

@@ -5,6 +5,7 @@ body cap, the service name) by declaring the field again.
 """
 
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
@@ -23,10 +24,18 @@ class Environment(StrEnum):
 class ServiceSettings(BaseSettings):
     """Logging, observability, readiness and the limits of the HTTP server."""
 
-    environment: Environment = Environment.DEVELOPMENT
-    service_name: str = "chatsphere"
-    log_level: str = "INFO"
-    log_json: bool = True
+    # What the service calls itself (logs, traces, PostgreSQL's application_name): fixed per
+    # service, not a setting.
+    service_name: ClassVar[str] = "chatsphere"
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="production refuses development secrets and requires real settings.",
+    )
+    log_level: str = Field(default="INFO", description="DEBUG while investigating.")
+    log_json: bool = Field(
+        default=True, description="JSON lines for a log collector; false for a console."
+    )
 
     gc_tuning: bool = Field(
         default=True,
@@ -37,18 +46,18 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP collector base URL; tracing is off while unset."
     )
-    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
-    readiness_timeout_s: float = Field(default=2.0, gt=0)
-
-    max_request_body_bytes: int = Field(default=2_097_152, ge=1_024)
-    max_request_header_bytes: int = Field(
-        default=65_536,
-        ge=4_096,
-        le=1_048_576,
-        description="Request line and headers together; larger requests get 431.",
+    otel_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Fraction of new traces kept (tracing's cost)."
     )
-    max_request_headers: int = Field(
-        default=100, ge=10, le=1_000, description="Header fields per request; more get 431."
+    readiness_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="/readyz answers 503 when the database does not answer within this; keep it "
+        "below the readiness probe's own timeout.",
+    )
+
+    max_request_body_bytes: int = Field(
+        default=2_097_152, ge=1_024, description="Larger bodies get 413 (memory per request)."
     )
     request_header_timeout_s: float = Field(
         default=10.0,
@@ -57,5 +66,9 @@ class ServiceSettings(BaseSettings):
         description="Time a client has to send a request's headers (slow senders are cut).",
     )
     keep_alive_timeout_s: int = Field(
-        default=5, ge=1, le=300, description="Idle time before a kept-alive connection closes."
+        default=5,
+        ge=1,
+        le=300,
+        description="Idle time before a kept-alive connection closes; behind a load balancer, "
+        "set it above the balancer's own idle timeout.",
     )

@@ -11,6 +11,9 @@ from chatsphere_contracts.v1 import AgentType, ChatRequest, ChatResponse
 
 __all__ = ["answer", "answer_stream"]
 
+# Passages used when the bot's configuration gives no top_k (core always sends the bot's own).
+DEFAULT_TOP_K = 5
+
 
 def answer_stream(runtime: AgentRuntime, request: ChatRequest, *, stream: bool) -> AnswerStream:
     """The answer as it is produced: text pieces, then one ``AnswerComplete`` with its timings."""
@@ -34,7 +37,7 @@ def _answer_path(
     runtime: AgentRuntime, request: ChatRequest, *, stream: bool, clock: AnswerClock
 ) -> AnswerStream:
     settings = runtime.settings
-    top_k = request.config.top_k or settings.default_top_k
+    top_k = request.config.top_k or DEFAULT_TOP_K
     if settings.chat_provider is ChatProviderKind.EXTRACTIVE:
         # Without a model there is no tool calling: 'react' answers like 'rag'.
         return extractive_answer_stream(

@@ -13,6 +13,11 @@ from agent_service.observability.instrumentation import LlmMetricsCallback
 __all__ = ["ChatModelFactory"]
 
 _CACHE_SIZE = 32
+# Used when the bot's configuration gives none: low, for answers that stay close to the passages.
+DEFAULT_TEMPERATURE = 0.2
+# A reachable server accepts a connection at once; the read timeout (a setting) covers the
+# answer itself.
+_CONNECT_TIMEOUT_S = 5.0
 
 
 class ChatModelFactory:
@@ -27,9 +32,7 @@ class ChatModelFactory:
         self._openai_http: httpx.AsyncClient | None = None
         if settings.chat_provider is ChatProviderKind.OPENAI:
             self._openai_http = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    settings.provider_timeout_s, connect=settings.provider_connect_timeout_s
-                )
+                timeout=httpx.Timeout(settings.provider_timeout_s, connect=_CONNECT_TIMEOUT_S)
             )
 
     async def aclose(self) -> None:
@@ -45,7 +48,7 @@ class ChatModelFactory:
 
     def get(self, *, model: str | None, temperature: float | None) -> BaseChatModel:
         """The chat model for this bot's model name and temperature."""
-        key = (model or self.default_model(), self._settings.default_temperature)
+        key = (model or self.default_model(), DEFAULT_TEMPERATURE)
         if temperature is not None:
             key = (key[0], temperature)
         if key not in self._models:

@@ -24,6 +24,8 @@ class PineconeStore:
     ) -> None:
         self._index = index
         self._policy = policy
+        # Pinecone takes at most 1,000 records or 2 MB a request: 100 passages with their text in
+        # the metadata stay under the byte cap.
         self._batch_size = upsert_batch_size
 
     @property

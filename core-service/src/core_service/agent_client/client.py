@@ -39,6 +39,10 @@ from core_service.observability.metrics import AGENT_CALL_DURATION
 
 __all__ = ["AgentClient", "ServerSentEvent", "create_agent_client", "create_agent_http_client"]
 
+# Tries of an idempotent agent call (index, delete) within one job; the worker's own retries
+# with backoff take over after them, so more tries here would only delay that.
+AGENT_RETRY_ATTEMPTS = 3
+
 _log = structlog.get_logger(__name__)
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
@@ -86,7 +90,7 @@ def create_agent_client(
     return AgentClient(
         create_agent_http_client(settings, transport=transport),
         transport,
-        retry_attempts=settings.agent_retry_attempts if retry_attempts is None else retry_attempts,
+        retry_attempts=AGENT_RETRY_ATTEMPTS if retry_attempts is None else retry_attempts,
     )
 
 

@@ -16,6 +16,9 @@ from core_service.ratelimit.service import Limit, bucket_key
 
 __all__ = ["OwnedDocument", "UploadAllowed", "count_upload", "get_owned_document"]
 
+# The upload rate is a count per minute; operators turn the count (rate_limit_uploads_per_user).
+_UPLOADS_WINDOW_S = 60
+
 
 async def get_owned_document(
     document_id: uuid.UUID, bot: OwnedBot, session: SessionDep
@@ -32,7 +35,7 @@ OwnedDocument = Annotated[Document, Depends(get_owned_document)]
 
 async def count_upload(request: Request, user: CurrentUser, settings: AppSettings) -> None:
     """429 with ``Retry-After`` past the per-user upload rate, before the file is looked at."""
-    limit = Limit(settings.rate_limit_uploads_per_user, settings.rate_limit_uploads_window_s)
+    limit = Limit(settings.rate_limit_uploads_per_user, _UPLOADS_WINDOW_S)
     await count_hit(request, key=bucket_key("upload:user", str(user.id)), limit=limit)
 
 

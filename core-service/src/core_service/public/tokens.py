@@ -10,7 +10,7 @@ import jwt
 from core_service.auth.clock import utcnow
 from core_service.auth.exceptions import InvalidToken
 from core_service.auth.tokens import decode_signed, sign_claims
-from core_service.config import Settings
+from core_service.config import PUBLIC_SESSION_AUDIENCE, Settings
 from core_service.public.exceptions import InvalidSession
 
 __all__ = ["SessionClaims", "issue_session_token", "session_claims"]
@@ -39,7 +39,7 @@ def issue_session_token(
             "bot": str(bot_id),
             "key": str(key_id),
             "iss": settings.jwt_issuer,
-            "aud": settings.public_session_audience,
+            "aud": PUBLIC_SESSION_AUDIENCE,
             "iat": now,
             "nbf": now,
             "exp": now + timedelta(seconds=settings.public_session_ttl_s),
@@ -53,7 +53,7 @@ def session_claims(settings: Settings, token: str) -> SessionClaims:
     token included: its audience differs)."""
     try:
         claims = decode_signed(
-            settings, token, audience=settings.public_session_audience, required=_REQUIRED_CLAIMS
+            settings, token, audience=PUBLIC_SESSION_AUDIENCE, required=_REQUIRED_CLAIMS
         )
         return SessionClaims(
             bot_id=uuid.UUID(str(claims["bot"])),

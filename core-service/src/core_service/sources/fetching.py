@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 _GONE = frozenset({404, 410})
+# A sitemap may list 50,000 URLs in 50 MB (the sitemaps protocol); a sync takes at most
+# sources_max_pages of them, so a few large sitemaps are enough.
+SITEMAP_MAX_BYTES = 20 * 1_048_576
+SITEMAPS_PER_SYNC = 10
 
 
 class SyncFailed(Exception):
@@ -109,8 +113,8 @@ async def seed_urls(settings: Settings, spec: SourceSpec, robots: RobotsRules) -
         if not robots.allows(spec.url):
             raise SyncFailed(f"The site's robots.txt does not allow fetching {spec.url}.")
         return [normalised(spec.url)]
-    async with fetcher_from_settings(settings, max_bytes=settings.sources_sitemap_max_bytes) as f:
-        pages = await _sitemap_pages(f, spec, settings.sources_sitemaps_per_sync)
+    async with fetcher_from_settings(settings, max_bytes=SITEMAP_MAX_BYTES) as f:
+        pages = await _sitemap_pages(f, spec, SITEMAPS_PER_SYNC)
     allowed = [page for page in pages if spec.url_filter.accepts(page) and robots.allows(page)]
     if not allowed:
         raise SyncFailed("The sitemap lists no page this source may fetch (site, globs, robots).")

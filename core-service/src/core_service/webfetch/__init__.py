@@ -11,6 +11,10 @@ from core_service.webfetch.client import FetchedResponse, FetchLimits, SafeFetch
 from core_service.webfetch.exceptions import FetchFailed, UrlNotAllowed
 from core_service.webfetch.transport import Resolver, system_resolver
 
+# Redirects followed per fetch (each hop's address is checked again); browsers allow about 20,
+# real sites need one or two.
+MAX_REDIRECTS = 5
+
 __all__ = [
     "FetchFailed",
     "FetchLimits",
@@ -40,7 +44,7 @@ def fetcher_from_settings(
     limits = FetchLimits(
         max_bytes=max_bytes or settings.fetch_max_bytes,
         timeout_s=settings.fetch_timeout_s,
-        max_redirects=settings.fetch_max_redirects,
+        max_redirects=MAX_REDIRECTS,
     )
     return SafeFetcher(
         policy_from_settings(settings),

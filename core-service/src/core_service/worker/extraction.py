@@ -23,6 +23,10 @@ __all__ = ["SandboxLimits", "extract_in_child"]
 _log = structlog.get_logger(__name__)
 _READ_BLOCK = 65_536
 _MIB = 1_048_576
+# Bounds on what one document may unpack to (archive members of docx, pages of a PDF): far above
+# real documents, low enough that a crafted file stops early. The text cap is a setting.
+MAX_PDF_PAGES = 2_000
+MAX_UNPACKED_BYTES = 200 * _MIB
 # Plain text and Markdown are only decoded: the work is linear in the (size-capped) upload and
 # nothing in them can expand, so they skip the cost of starting a process.
 _DECODED_IN_PROCESS = frozenset({DocumentKind.TEXT, DocumentKind.MARKDOWN})
@@ -48,8 +52,8 @@ class SandboxLimits:
             memory_mb=settings.extraction_memory_mb,
             wall_seconds=settings.extraction_wall_seconds,
             max_text_chars=settings.ingestion_max_text_chars,
-            max_pdf_pages=settings.ingestion_max_pdf_pages,
-            max_unpacked_bytes=settings.ingestion_max_unpacked_bytes,
+            max_pdf_pages=MAX_PDF_PAGES,
+            max_unpacked_bytes=MAX_UNPACKED_BYTES,
         )
 
     @property
