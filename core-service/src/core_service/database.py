@@ -3,7 +3,7 @@
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Self, Unpack
+from typing import Annotated, Any, Self
 
 import asyncpg
 from fastapi import Depends, Request
@@ -211,7 +211,7 @@ class DriverStatement:
     parameters: tuple[str, ...]
 
     @classmethod
-    def compile(cls, statement: Select[Unpack[tuple[Any, ...]]]) -> Self:
+    def compile(cls, statement: Select[*tuple[Any, ...]]) -> Self:
         """Compile ``statement`` for asyncpg; its bound parameters are named at run time."""
         compiled = statement.compile(dialect=_ASYNCPG)
         for name, bound in compiled.binds.items():
