@@ -1,10 +1,11 @@
 """Benchmark 1: authenticated ``GET /api/v1/bots`` under load against a bare floor.
 
-Ours: the core API (JWT check, the active user loaded, then the bots counted and paged through
-the ORM session; validated and serialised by pydantic). The floor: a bare Starlette app on the
+Ours: the core API (JWT check, the active-user rule, then one page of bots with their count,
+both statements compiled once from their rules and run by the driver on the request's session;
+validated and serialised by pydantic). The floor: a bare Starlette app on the
 same uvicorn settings running one hand-written statement through a raw asyncpg pool and splicing
 its JSON (the same body) into the response. Load: locust FastHttpUser in its own process,
-64 users, no think time. Target: ours >= 0.5 x the floor.
+64 users, no think time. Target (the guard of issue 17): ours >= 0.45 x the floor.
 """
 
 import os
@@ -27,6 +28,7 @@ USERS = int(os.environ.get("BENCH_USERS", "64"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 BOTS = 10
+TARGET = 0.45
 
 
 def _seed(core_url: str, dsn: str) -> tuple[str, str]:
@@ -102,8 +104,8 @@ def _report(ours: list[LoadResult], floor: list[LoadResult]) -> None:
         ["server", "req/s", "p50 ms", "p99 ms", "failures"],
         rows,
     )
-    verdict = "met" if ratio >= 0.5 else "NOT met"
-    print(f"ratio ours / floor (req/s): {ratio}  (target >= 0.5: {verdict})")
+    verdict = "met" if ratio >= TARGET else "NOT met"
+    print(f"ratio ours / floor (req/s): {ratio}  (target >= {TARGET}: {verdict})")
     write_result(
         "api_overhead",
         {
@@ -113,7 +115,7 @@ def _report(ours: list[LoadResult], floor: list[LoadResult]) -> None:
             "ours": ours,
             "floor": floor,
             "ratio_requests_per_s": ratio,
-            "target_met": ratio >= 0.5,
+            "target_met": ratio >= TARGET,
         },
     )
 
