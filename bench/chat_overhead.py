@@ -6,7 +6,8 @@ the same query, called directly. p50/p99 at 1 client (a sequential keep-alive cl
 request to the microsecond: locust rounds to whole milliseconds, too coarse at 2-3 ms) and at 32
 concurrent clients (locust, own process). The paths take turns, round after round, and each
 figure is the mean over the rounds, so that a noisy minute on a shared machine weighs on the
-baseline as much as on ours. Target: core's chat p50 <= 2 x the bare retrieval p50.
+baseline as much as on ours. Target (the guard of issue 17): core's chat p50 <= 2.2 x the bare
+retrieval p50.
 """
 
 import os
@@ -30,6 +31,8 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONCURRENCY = (1, 32)
 QUESTION = QUESTIONS["collections.deque"]
+
+TARGET = 2.2
 
 
 def _prepare(platform: Platform) -> tuple[str, str]:
@@ -119,8 +122,9 @@ def _report(results: dict[int, dict[str, list[LoadResult]]]) -> None:
         ["clients", "path", "req/s", "p50 ms", "p99 ms", "failures", "p50 / baseline"],
         rows,
     )
-    met = all(ratio <= 2 for ratio in ratios.values())
-    print(f"target core chat p50 <= 2 x retrieve p50: {'met' if met else 'NOT met'} {ratios}")
+    met = all(ratio <= TARGET for ratio in ratios.values())
+    verdict = "met" if met else "NOT met"
+    print(f"target core chat p50 <= {TARGET} x retrieve p50: {verdict} {ratios}")
     write_result(
         "chat_overhead",
         {
