@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.botkeys.dependencies import BotKeyCaller
+from core_service.botkeys.service import MAX_KEYS_PER_BOT
 from core_service.models import Base
 from testsupport.core_content import create_bot
 from testsupport.core_users import SignedUpUser, signup
@@ -212,6 +213,22 @@ async def test_a_key_over_its_rate_limit_gets_429_with_retry_after(
     assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
     assert unaffected.status_code == 200
+
+
+async def test_a_bot_has_at_most_max_keys_in_use_and_a_revoked_one_frees_its_place(
+    core_client: httpx.AsyncClient,
+) -> None:
+    user = await signup(core_client)
+    bot = await create_bot(core_client, user)
+    keys = [await _new_key(core_client, user, bot["id"]) for _ in range(MAX_KEYS_PER_BOT)]
+    url = f"/api/v1/bots/{bot['id']}/keys"
+    one_more = {"name": "one more", "kind": "secret"}
+    refused = await core_client.post(url, json=one_more, headers=user.headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "TooManyBotKeys"
+    revoked = await core_client.delete(f"{url}/{keys[0]['id']}", headers=user.headers)
+    assert revoked.status_code == 204
+    await _new_key(core_client, user, bot["id"])
 
 
 async def test_keys_of_another_users_bot_are_404(core_client: httpx.AsyncClient) -> None:

@@ -2,7 +2,7 @@
 
 from core_service.errors import AppError, NotFound
 
-__all__ = ["BotKeyNotFound", "InvalidBotKey", "OriginNotAllowed"]
+__all__ = ["BotKeyNotFound", "InvalidBotKey", "OriginNotAllowed", "TooManyBotKeys"]
 
 
 class BotKeyNotFound(NotFound):
@@ -28,3 +28,11 @@ class OriginNotAllowed(AppError):
     code = "OriginNotAllowed"
     status_code = 403
     detail = "This key may only be used from the web sites it lists."
+
+
+class TooManyBotKeys(AppError):
+    """The bot already has as many keys in use as a bot may have."""
+
+    code = "TooManyBotKeys"
+    status_code = 409
+    detail = "This bot has as many keys as it may have; revoke one it no longer needs first."

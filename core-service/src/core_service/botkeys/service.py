@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_service.botkeys.exceptions import TooManyBotKeys
 from core_service.botkeys.models import BotIdentitySecret, BotKey, KeyKind
 from core_service.botkeys.schemas import BotKeyCreate
 from core_service.bots.models import Bot, utcnow
@@ -17,6 +18,7 @@ from core_service.pagination import PageParams
 from core_service.users.models import User
 
 __all__ = [
+    "MAX_KEYS_PER_BOT",
     "IssuedKey",
     "create_key",
     "find_active_key",
@@ -28,6 +30,8 @@ __all__ = [
     "rotate_identity_secret",
 ]
 
+# Far more than a bot's sites, apps and backends need; a bound on what one owner can pile up.
+MAX_KEYS_PER_BOT = 25
 _KEY_PREFIXES = {KeyKind.SECRET: "sk_", KeyKind.PUBLISHABLE: "pk_"}
 _SHOWN_PREFIX_CHARS = 11
 # last_used_at is a hint for the owner, not an audit log: written at most this often per key.
@@ -48,7 +52,14 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(session: AsyncSession, *, bot: Bot, data: BotKeyCreate) -> IssuedKey:
-    """A new key for ``bot``."""
+    """A new key for ``bot``; ``TooManyBotKeys`` when it has ``MAX_KEYS_PER_BOT`` in use."""
+    # The bot's row lock makes concurrent requests count one after the other.
+    await session.execute(select(Bot.id).where(Bot.id == bot.id).with_for_update())
+    in_use = await session.scalar(
+        select(func.count()).select_from(BotKey).where(*_in_use_by(bot.id))
+    )
+    if (in_use or 0) >= MAX_KEYS_PER_BOT:
+        raise TooManyBotKeys
     kind = KeyKind(data.kind)
     key = _KEY_PREFIXES[kind] + secrets.token_urlsafe(32)
     row = BotKey(
@@ -65,11 +76,15 @@ async def create_key(session: AsyncSession, *, bot: Bot, data: BotKeyCreate) -> 
     return IssuedKey(row=row, key=key)
 
 
+def _in_use_by(bot_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (BotKey.bot_id == bot_id, BotKey.revoked_at.is_(None))
+
+
 async def list_keys(
     session: AsyncSession, *, bot_id: uuid.UUID, page: PageParams
 ) -> tuple[list[BotKey], int]:
     """One page of the bot's keys in use, newest first, and how many there are."""
-    where = (BotKey.bot_id == bot_id, BotKey.revoked_at.is_(None))
+    where = _in_use_by(bot_id)
     total = await session.scalar(select(func.count()).select_from(BotKey).where(*where))
     keys = await session.scalars(
         select(BotKey)
