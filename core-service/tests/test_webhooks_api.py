@@ -1,14 +1,18 @@
 """Outgoing webhooks, the endpoints API: ownership (404), refused bodies and URLs (422), the
 per-user bound, and the tables against their models."""
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
+from core_service.webhooks.events import DELIVERY_LOG_RETENTION
 from testsupport.core_content import create_bot, drain, make_worker, upload
 from testsupport.core_schema import model_differences
 from testsupport.core_users import signup
@@ -120,3 +124,43 @@ async def test_a_refused_url_is_answered_422_and_never_contacted(
 
 async def test_the_webhook_tables_match_their_models(core_db: AsyncEngine) -> None:
     assert await model_differences(core_db, "webhook") == []
+
+
+async def test_a_new_event_trims_finished_deliveries_past_the_retention_from_the_log(
+    hooks_client: httpx.AsyncClient, hooks_app: FastAPI, core_db: AsyncEngine
+) -> None:
+    owner = await signup(hooks_client)
+    bot = await create_bot(hooks_client, owner)
+    webhook = await register_webhook(
+        hooks_client, owner, "https://example.com/h", ["document.ready"]
+    )
+    await upload(hooks_client, owner, bot["id"], "a.txt", b"Aurora.")
+    worker = make_worker(hooks_app, hooks_app.state.settings, worker_id="w1")
+    await drain(worker)
+    [first] = await webhook_deliveries(hooks_client, owner, webhook["id"])
+    older = DELIVERY_LOG_RETENTION + timedelta(days=1)
+    async with core_db.begin() as connection:
+        # The first delivery as if it had finished long ago; a copy of it still being tried.
+        await connection.execute(
+            text(
+                "UPDATE webhook_deliveries SET status = 'delivered', created_at = :at "
+                "WHERE id = :id"
+            ),
+            {"at": datetime.now(UTC) - older, "id": uuid.UUID(first["id"])},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO webhook_deliveries (id, webhook_id, bot_id, event_id, event, "
+                "payload, status, attempts, created_at, retry_from) SELECT gen_random_uuid(), "
+                "webhook_id, bot_id, gen_random_uuid(), event, payload, 'pending', 0, "
+                "created_at, created_at FROM webhook_deliveries WHERE id = :id"
+            ),
+            {"id": uuid.UUID(first["id"])},
+        )
+
+    await upload(hooks_client, owner, bot["id"], "b.txt", b"Borealis.")
+    await drain(worker)
+
+    log = await webhook_deliveries(hooks_client, owner, webhook["id"])
+    assert first["id"] not in [delivery["id"] for delivery in log]
+    assert len(log) == 2  # the new event's delivery and the old one still being tried

@@ -5,10 +5,11 @@ only when some endpoint wants it.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_service.bots.models import Bot, utcnow
@@ -17,9 +18,15 @@ from core_service.conversations.schemas import MessageRead
 from core_service.documents.models import Document
 from core_service.documents.schemas import DocumentRead
 from core_service.jobs import service as jobs_service
-from core_service.webhooks.models import Webhook, WebhookDelivery, WebhookEvent
+from core_service.webhooks.models import (
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 __all__ = [
+    "DELIVERY_LOG_RETENTION",
     "emit",
     "emit_conversation_message",
     "emit_document_event",
@@ -27,6 +34,8 @@ __all__ = [
     "emit_source_failed",
     "emit_source_synced",
 ]
+# How long an endpoint's finished deliveries stay in its log (and can be redelivered by hand).
+DELIVERY_LOG_RETENTION = timedelta(days=30)
 
 EventData = Callable[[], Awaitable[Mapping[str, Any]]]
 
@@ -60,7 +69,20 @@ async def emit(
         session.add(delivery)
         await session.flush()
         await jobs_service.enqueue_webhook_delivery(session, bot_id=bot_id, delivery_id=delivery.id)
+    await _prune_delivery_logs(session, webhook_ids)
     return event_id
+
+
+async def _prune_delivery_logs(session: AsyncSession, webhook_ids: Sequence[uuid.UUID]) -> None:
+    """Each new event trims its endpoints' logs of finished deliveries past the retention, so
+    a log stays bounded without a sweeper (a delivery still being tried is kept)."""
+    await session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.webhook_id.in_(webhook_ids),
+            WebhookDelivery.status != DeliveryStatus.PENDING.value,
+            WebhookDelivery.created_at < utcnow() - DELIVERY_LOG_RETENTION,
+        )
+    )
 
 
 def _subscribers(bot_id: uuid.UUID, event: WebhookEvent) -> Select[uuid.UUID]:
