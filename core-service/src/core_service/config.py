@@ -103,6 +103,13 @@ class Settings(ServiceSettings):
     agent_api_key: SecretStr = SecretStr(DEV_AGENT_API_KEY)
     agent_connect_timeout_s: float = Field(default=3.0, gt=0)
     agent_read_timeout_s: float = Field(default=120.0, gt=0)
+    agent_max_connections: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Open connections to the agent per process: one per answer being "
+        "streamed, so at least the streams a process carries at once.",
+    )
     agent_retry_attempts: int = Field(
         default=3, ge=1, le=10, description="Tries of an idempotent agent call (index, delete)."
     )
