@@ -176,6 +176,18 @@ def _load_clients() -> Iterator[LoadClients]:
         yield LoadClients(pool, manager)
 
 
+def _cpu_s(process: psutil.Process) -> float:
+    """CPU seconds (user and system) a service has used: the process and its workers."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _rss_mib(process: psutil.Process) -> float:
     """A service's resident memory: the process and its worker processes, if any."""
     total = 0
@@ -229,11 +241,17 @@ def _round(
     count = sum(len(s.conversations or []) for s in shares[1])
     model, model_errors = clients.run(shares[0])
     load = os.getloadavg()[0]
+    cpu_before = {name: _cpu_s(process) for name, process in services.items()}
     with PeakMemory(services) as memory:
         ours, core_errors = clients.run(shares[1])
     per_stream = {
         f"{name}_kib_per_stream": (memory.peaks[name] - idle[name]) * 1024 / count
         for name in services
+    }
+    # CPU time per stream does not depend on how much of the machine others take.
+    per_stream |= {
+        f"{name}_cpu_ms_per_stream": (_cpu_s(process) - cpu_before[name]) * 1000 / count
+        for name, process in services.items()
     }
     return {
         "model": _summary(model) if model else {},
@@ -335,7 +353,9 @@ def _report(results: Results) -> None:
         memory = paths["memory"]
         print(
             f"{count} streams: core {memory['core_kib_per_stream']:.0f} KiB/stream, agent "
-            f"{memory['agent_kib_per_stream']:.0f} KiB/stream (peak {memory['peak_mib']}, idle "
+            f"{memory['agent_kib_per_stream']:.0f} KiB/stream; CPU per stream: core "
+            f"{memory['core_cpu_ms_per_stream']:.0f} ms, agent "
+            f"{memory['agent_cpu_ms_per_stream']:.0f} ms (peak {memory['peak_mib']}, idle "
             f"{memory['idle_mib']}), load {paths['load_average_1m']:.1f}; errors "
             f"{paths['errors']}"
         )
