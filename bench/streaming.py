@@ -292,7 +292,8 @@ def _measure(core_url: str, headers: dict[str, str], model_url: str, services: A
     with _load_clients() as clients:
         # One stream each way first: the first request of a fresh process pays for its start-up.
         warm_up = asyncio.run(_conversations(core_url, headers, bot_id, 1))
-        clients.run([*_model_shares(model_url, 1), *_core_shares(core_url, headers, warm_up)])
+        clients.run(_model_shares(model_url, 1))
+        clients.run(_core_shares(core_url, headers, warm_up))
         idle = {name: _rss_mib(process) for name, process in services.items()}
         for count in CONCURRENCY:
             conversations = asyncio.run(_conversations(core_url, headers, bot_id, count))
