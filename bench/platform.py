@@ -35,9 +35,13 @@ class Platform:
 
 @contextmanager
 def running_platform(
-    database: PostgresServer, *, extra_env: dict[str, str] | None = None
+    database: PostgresServer,
+    *,
+    extra_env: dict[str, str] | None = None,
+    agent_env: dict[str, str] | None = None,
 ) -> Iterator[Platform]:
-    """Agent, core API and the worker, with an enterprise-plan user signed in."""
+    """Agent, core API and the worker, with an enterprise-plan user signed in; ``agent_env``
+    adds settings for the agent's process only."""
     agent_key = secrets.token_urlsafe(32)
     digest = hashlib.sha256(agent_key.encode()).hexdigest()
     core_url = database.url_for("bench_core", driver="postgresql+asyncpg")
@@ -55,7 +59,9 @@ def running_platform(
         **(extra_env or {}),
     }
     with ExitStack() as stack:
-        agent = stack.enter_context(uvicorn_service("agent", "agent_service.main:create_app", env))
+        agent = stack.enter_context(
+            uvicorn_service("agent", "agent_service.main:create_app", env | (agent_env or {}))
+        )
         env["CORE_AGENT_URL"] = agent.url
         core = stack.enter_context(uvicorn_service("core", "core_service.main:create_app", env))
         process = stack.enter_context(_worker_process(env))

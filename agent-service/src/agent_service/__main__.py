@@ -4,4 +4,10 @@ from agent_service.config import get_settings
 from chatsphere_kit.server import serve_from_command_line
 
 if __name__ == "__main__":
-    serve_from_command_line("agent_service.main:create_app", get_settings(), default_port=8001)
+    settings = get_settings()
+    serve_from_command_line(
+        "agent_service.main:create_app",
+        settings,
+        default_port=8001,
+        default_workers=settings.workers,
+    )

@@ -181,6 +181,20 @@ class Settings(ServiceSettings):
         description="Longest provider call or vector query; slow models need more.",
     )
     provider_max_retries: int = Field(default=3, ge=0, le=10)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of ``python -m agent_service`` (the image's command) "
+        "sharing its port; streamed answers use a process's CPU for every token.",
+    )
+    provider_max_connections: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Open connections to the OpenAI-compatible server per process: one per "
+        "answer being streamed, so at least the streams a process carries at once.",
+    )
     provider_retry_backoff_s: float = Field(default=0.5, ge=0.0, le=30.0)
 
     @field_validator("gemini_embedding_dimensions")

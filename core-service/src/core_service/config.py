@@ -137,6 +137,13 @@ class Settings(ServiceSettings):
     agent_read_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest answer wait: slow models need more."
     )
+    agent_max_connections: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Open connections to the agent per process: one per answer being "
+        "streamed, so at least the streams a process carries at once.",
+    )
 
     # Bots, documents and chat (see the README's "Bots, documents and chat").
     ingestion_max_text_chars: int = Field(

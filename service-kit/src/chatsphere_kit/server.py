@@ -8,19 +8,29 @@ open forever by sending a byte now and then. ``LimitedHttpToolsProtocol`` adds b
 
 import argparse
 import asyncio
+import functools
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
 from chatsphere_kit.middleware import MAX_REQUEST_HEADER_BYTES, MAX_REQUEST_HEADERS
 from chatsphere_kit.settings import ServiceSettings
 
-__all__ = ["LimitedHttpToolsProtocol", "limited_protocol", "serve", "serve_from_command_line"]
+__all__ = [
+    "LimitedHttpToolsProtocol",
+    "LimitedProtocolFactory",
+    "limited_protocol",
+    "serve",
+    "serve_from_command_line",
+]
 
 # uvicorn waits forever for open connections unless told; 20 s stays inside Kubernetes' default
 # 30 s grace period after the preStop pause.
 GRACEFUL_SHUTDOWN_S = 20
+WORKER_HEALTHCHECK_S = 60
 
 
 class _HeadersRefused(Exception):
@@ -114,15 +124,40 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 def limited_protocol(settings: ServiceSettings) -> type[LimitedHttpToolsProtocol]:
     """The protocol class with this service's limits."""
-    return type(
-        "ServiceHttpProtocol",
-        (LimitedHttpToolsProtocol,),
-        {
-            "max_header_bytes": MAX_REQUEST_HEADER_BYTES,
-            "max_headers": MAX_REQUEST_HEADERS,
-            "header_timeout_s": settings.request_header_timeout_s,
-        },
+    return _protocol_class(
+        MAX_REQUEST_HEADER_BYTES, MAX_REQUEST_HEADERS, settings.request_header_timeout_s
     )
+
+
+@dataclass(frozen=True)
+class LimitedProtocolFactory:
+    """Makes the limited protocol for each connection, as ``limited_protocol``'s class does.
+
+    Worker processes receive the server's configuration pickled, and a class made at run time
+    cannot be pickled; this plain object can, and makes the same class in each worker.
+    """
+
+    max_header_bytes: int
+    max_headers: int
+    header_timeout_s: float
+
+    def __call__(self, **kwargs: Any) -> LimitedHttpToolsProtocol:
+        """One connection's protocol (uvicorn passes its config and state by keyword)."""
+        return _protocol_class(self.max_header_bytes, self.max_headers, self.header_timeout_s)(
+            **kwargs
+        )
+
+
+@functools.cache
+def _protocol_class(
+    max_header_bytes: int, max_headers: int, header_timeout_s: float
+) -> type[LimitedHttpToolsProtocol]:
+    limits = {
+        "max_header_bytes": max_header_bytes,
+        "max_headers": max_headers,
+        "header_timeout_s": header_timeout_s,
+    }
+    return type("ServiceHttpProtocol", (LimitedHttpToolsProtocol,), limits)
 
 
 def serve(
@@ -135,10 +170,12 @@ def serve(
     http: str = "httptools",
     graceful_shutdown_s: int = GRACEFUL_SHUTDOWN_S,
     forwarded_allow_ips: str | None = None,
+    workers: int = 1,
 ) -> None:
     """Run ``factory`` (``module:create_app``) until SIGTERM or Ctrl-C, with the limits.
 
     ``http="h11"`` caps the header size through h11's own limit, but has no header deadline.
+    ``workers`` above 1 runs that many processes sharing the port, each with its own app.
     """
     config = uvicorn.Config(
         factory,
@@ -146,17 +183,39 @@ def serve(
         host=host,
         port=port,
         loop=loop,
-        http=limited_protocol(settings) if http == "httptools" else "h11",
+        http=_http_protocol(settings, http, workers=workers),
         h11_max_incomplete_event_size=MAX_REQUEST_HEADER_BYTES,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_keep_alive=settings.keep_alive_timeout_s,
         timeout_graceful_shutdown=graceful_shutdown_s,
+        workers=workers,
+        # A worker answers the supervisor's health check only once it has imported the
+        # service; on a busy host that takes longer than uvicorn's 5 s, and a worker killed
+        # as hung during start-up would be replaced by another that starts just as slowly.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
-    uvicorn.Server(config).run()
+    if workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
 
 
-def serve_from_command_line(factory: str, settings: ServiceSettings, *, default_port: int) -> None:
+def _http_protocol(settings: ServiceSettings, http: str, *, workers: int) -> Any:
+    if http != "httptools":
+        return "h11"
+    if workers == 1:
+        return limited_protocol(settings)
+    return LimitedProtocolFactory(
+        max_header_bytes=MAX_REQUEST_HEADER_BYTES,
+        max_headers=MAX_REQUEST_HEADERS,
+        header_timeout_s=settings.request_header_timeout_s,
+    )
+
+
+def serve_from_command_line(
+    factory: str, settings: ServiceSettings, *, default_port: int, default_workers: int = 1
+) -> None:
     """``python -m <service>`` with uvicorn's flags that matter here; limits come from settings."""
     parser = argparse.ArgumentParser(description=f"Serve {settings.service_name}.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -174,6 +233,12 @@ def serve_from_command_line(factory: str, settings: ServiceSettings, *, default_
         default=None,
         help="Proxies whose X-Forwarded-* headers are trusted (uvicorn's default: 127.0.0.1).",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers,
+        help="Server processes sharing the port (each runs its own copy of the app).",
+    )
     arguments = parser.parse_args()
     serve(
         factory,
@@ -184,4 +249,5 @@ def serve_from_command_line(factory: str, settings: ServiceSettings, *, default_
         http=arguments.http,
         graceful_shutdown_s=arguments.timeout_graceful_shutdown,
         forwarded_allow_ips=arguments.forwarded_allow_ips,
+        workers=arguments.workers,
     )

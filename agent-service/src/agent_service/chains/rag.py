@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -12,6 +12,7 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
 )
+from langchain_core.messages.ai import UsageMetadata, add_usage
 
 from agent_service.generation.answers import (
     AnswerClock,
@@ -166,6 +167,32 @@ class LlmChat:
     default_prompt: str = DEFAULT_SYSTEM_PROMPT
 
 
+@dataclass(slots=True)
+class _Collected:
+    """A streamed answer's text and token counts, kept as the chunks come.
+
+    Adding the chunks up (``merged + chunk``) would build a new message per token and copy the
+    whole text so far each time: the cost of a token would grow with the answer.
+    """
+
+    pieces: list[str] = field(default_factory=list)
+    usage: UsageMetadata | None = None
+
+    def add(self, chunk: AIMessageChunk) -> str:
+        """Keep ``chunk``; its text."""
+        if chunk.usage_metadata:
+            # Summed as LangChain sums chunks: some providers report usage in pieces.
+            self.usage = add_usage(self.usage, chunk.usage_metadata)
+        text = chunk.text
+        if text:
+            self.pieces.append(text)
+        return text
+
+    def message(self) -> AIMessage:
+        """The whole answer as one message."""
+        return AIMessage(content="".join(self.pieces), usage_metadata=self.usage)
+
+
 async def standalone_question(chat: "LlmChat", request: ChatRequest) -> str | None:
     """The message rewritten by the model to stand alone, or None when there is no history."""
     if not any(turn.role is ChatRole.USER for turn in request.history):
@@ -201,12 +228,11 @@ async def llm_answer_stream(chat: LlmChat, request: ChatRequest) -> AnswerStream
     messages = rag_messages(request, passages, default_prompt=chat.default_prompt)
     total: AIMessage | None = None
     if chat.stream:
-        merged: AIMessageChunk | None = None
+        collected = _Collected()
         async for chunk in chat.model.astream(messages):
-            merged = chunk if merged is None else merged + chunk
-            if chunk.text:
-                yield chunk.text
-        total = merged
+            if text := collected.add(chunk):
+                yield text
+        total = collected.message()
     else:
         total = await chat.model.ainvoke(messages)
         if total.text:

@@ -31,8 +31,14 @@ class ChatModelFactory:
         # at shutdown (the SDK would otherwise make one per model).
         self._openai_http: httpx.AsyncClient | None = None
         if settings.chat_provider is ChatProviderKind.OPENAI:
+            # Every answer being streamed holds one connection for its whole length: httpx's
+            # default pool (100) would make the next streams wait for a whole answer.
+            connections = settings.provider_max_connections
             self._openai_http = httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.provider_timeout_s, connect=_CONNECT_TIMEOUT_S)
+                timeout=httpx.Timeout(settings.provider_timeout_s, connect=_CONNECT_TIMEOUT_S),
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
             )
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from chatsphere_contracts.v1 import (
     StreamToken,
     format_sse,
 )
+from chatsphere_kit.streaming import coalesced
 
 __all__ = ["router"]
 
@@ -55,7 +56,7 @@ async def chat_stream(
     async with provider_errors("chat"):
         first = await anext(events)
     return StreamingResponse(
-        _sse(first, events),
+        coalesced(_sse(first, events)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -86,7 +86,11 @@ def create_agent_client(
     which is a tenth of a chat turn's latency. aiohttp's errors arrive as ``httpx`` transport
     errors and timeouts, so callers see no difference.
     """
-    transport = transport or AiohttpTransport()
+    # Each answer being streamed holds a connection for its whole length: the transport's
+    # default pool (100) would make the next streams wait for one and time out.
+    connections = settings.agent_max_connections
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    transport = transport or AiohttpTransport(limits=limits)
     return AgentClient(
         create_agent_http_client(settings, transport=transport),
         transport,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from chatsphere_kit.server_timing import record_duration
+from chatsphere_kit.streaming import coalesced
 from core_service.agent_client.dependencies import AgentDep
 from core_service.auth.dependencies import AppSettings, CurrentUser
 from core_service.chat import turn as chat_turn
@@ -78,7 +79,7 @@ async def stream_message(
         settings=settings,
     )
     return StreamingResponse(
-        events,
+        coalesced(events),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

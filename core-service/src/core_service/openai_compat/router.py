@@ -8,6 +8,7 @@ answer; every rule of the turn (quota, history, storing, citations) is the turn'
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from chatsphere_kit.streaming import coalesced
 from core_service.agent_client.dependencies import AgentDep
 from core_service.auth.dependencies import AppSettings
 from core_service.chat import turn as chat_turn
@@ -100,7 +101,7 @@ async def create_chat_completion(
         include_usage=bool(body.stream_options and body.stream_options.include_usage),
     )
     return StreamingResponse(
-        openai_events(frames, chunks),
+        coalesced(openai_events(frames, chunks)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

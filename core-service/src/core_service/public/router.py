@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from chatsphere_kit.streaming import coalesced
 from core_service.agent_client.dependencies import AgentDep
 from core_service.auth.dependencies import AppSettings
 from core_service.botkeys.dependencies import BotKeyCaller
@@ -162,7 +163,7 @@ async def stream_message(
         scope=end_user.scope,
     )
     return StreamingResponse(
-        events,
+        coalesced(events),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
