@@ -209,7 +209,8 @@ async def _drop_indexes(connection: asyncpg.Connection, table: str) -> list[tupl
     )
     for row in rows:
         await connection.execute(f'DROP INDEX "{row["name"]}"')
-    return [(row["name"], row["definition"]) for row in rows]
+    # A partitioned table's index reads "ON ONLY": built that way it would skip the partitions.
+    return [(row["name"], row["definition"].replace(" ON ONLY ", " ON ")) for row in rows]
 
 
 async def _copy(
