@@ -23,7 +23,7 @@ import random
 import statistics
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -36,7 +36,7 @@ from pgvector.asyncpg import register_vector
 
 from agent_service.ingestion.embedders import HashEmbedder
 from agent_service.retrieval.pgvector_store import table_name_for
-from bench.harness import print_table, uvicorn_service, write_result
+from bench.harness import Service, print_table, uvicorn_service, write_result
 from bench.workload import vocabulary
 from testsupport.postgres import (
     PostgresServer,
@@ -81,24 +81,29 @@ def main() -> None:
     topics = _topics(rng, max(100, TOTAL // 200))
     queries = _queries(rng, tenants, topics)
     table = table_name_for(f"hash-{DIMENSIONS}", DIMENSIONS)
-    with _tuned_database() as dsn:
-        env = {
-            "AGENT_DATABASE_URL": dsn,
-            "AGENT_HASH_DIMENSIONS": str(DIMENSIONS),
-            "AGENT_HYBRID_SEARCH": "false",
-            "AGENT_LOG_LEVEL": "WARNING",
-        }
-        with uvicorn_service("agent-tenants", "agent_service.main:create_app", env) as agent:
-            load = asyncio.run(_load(dsn, table, tenants, topics))
-            api = {size: _query_api(agent.url, asked) for size, asked in queries.items()}
-        with uvicorn_service(
-            "agent-tenants-hybrid",
-            "agent_service.main:create_app",
-            {**env, "AGENT_HYBRID_SEARCH": "true"},
-        ) as agent:
-            hybrid = {size: _query_api(agent.url, asked)[0] for size, asked in queries.items()}
+    with _tuned_database() as dsn, ExitStack() as agents:
+        vector, hybrid_agent = (
+            agents.enter_context(_agent(dsn, hybrid)) for hybrid in (False, True)
+        )
+        load = asyncio.run(_load(dsn, table, tenants, topics))
+        api = {size: _query_api(vector.url, asked) for size, asked in queries.items()}
+        hybrid = {size: _query_api(hybrid_agent.url, asked)[0] for size, asked in queries.items()}
+        agents.close()
         raw = {size: asyncio.run(_raw_sql(dsn, table, asked)) for size, asked in queries.items()}
     _report(tenants, load, api, hybrid, raw)
+
+
+def _agent(dsn: str, hybrid: bool) -> AbstractContextManager[Service]:
+    """An agent on the benchmark's database, vector-only or hybrid; both start before the
+    load, as starting under the load of an index build can take longer than a minute."""
+    env = {
+        "AGENT_DATABASE_URL": dsn,
+        "AGENT_HASH_DIMENSIONS": str(DIMENSIONS),
+        "AGENT_HYBRID_SEARCH": "true" if hybrid else "false",
+        "AGENT_LOG_LEVEL": "WARNING",
+    }
+    name = "agent-tenants-hybrid" if hybrid else "agent-tenants"
+    return uvicorn_service(name, "agent_service.main:create_app", env, ready_timeout_s=300)
 
 
 def _tenants(rng: random.Random) -> list[Tenant]:
