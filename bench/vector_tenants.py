@@ -86,11 +86,11 @@ def main() -> None:
             agents.enter_context(_agent(dsn, hybrid)) for hybrid in (False, True)
         )
         load = asyncio.run(_load(dsn, table, tenants, topics))
-        api = {size: _query_api(vector.url, asked) for size, asked in queries.items()}
-        hybrid = {size: _query_api(hybrid_agent.url, asked)[0] for size, asked in queries.items()}
-        agents.close()
-        raw = {size: asyncio.run(_raw_sql(dsn, table, asked)) for size, asked in queries.items()}
-    _report(tenants, load, api, hybrid, raw)
+        urls = {"api": vector.url, "hybrid": hybrid_agent.url}
+        measured = {
+            size: asyncio.run(_measure(dsn, table, urls, asked)) for size, asked in queries.items()
+        }
+    _report(tenants, load, measured)
 
 
 def _agent(dsn: str, hybrid: bool) -> AbstractContextManager[Service]:
@@ -277,41 +277,50 @@ def _records(
         yield batch
 
 
-def _query_api(url: str, asked: Sequence[tuple[str, str]]) -> tuple[list[float], list[list[str]]]:
-    latencies, found = [], []
-    with httpx.Client(base_url=url, headers=AUTH, timeout=120) as client:
-        for namespace, query in [*asked[:10], *asked]:  # the first ten warm up
-            started = time.perf_counter()
-            answer = client.post(
-                "/v1/retrieve", json={"namespace": namespace, "query": query, "top_k": 10}
-            )
-            latencies.append((time.perf_counter() - started) * 1000)
-            answer.raise_for_status()
-            found.append([match["chunk_id"] for match in answer.json()["matches"]])
-    return latencies[10:], found[10:]
-
-
-async def _raw_sql(dsn: str, table: str, asked: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """The floor: the same top 10 in plain SQL, with pgvector's settings for filtered search."""
+async def _measure(
+    dsn: str, table: str, urls: dict[str, str], asked: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """Latencies and top 10 of each path, taking turns query by query (raw SQL, then each
+    agent), so that the machine's load at any moment weighs on all of them; then exact search."""
     vectors = HashEmbedder(DIMENSIONS).embed_sync([query for _, query in asked])
-    sql = SQL_TOP_10.format(table=table)
+    turns = [(namespace, query, vectors[n]) for n, (namespace, query) in enumerate(asked)]
     connection = await asyncpg.connect(dsn)
     await register_vector(connection)
+    clients = {
+        path: httpx.AsyncClient(base_url=url, headers=AUTH, timeout=120)
+        for path, url in urls.items()
+    }
+    latencies: dict[str, list[float]] = {path: [] for path in ["raw", *urls]}
+    found: dict[str, list[list[str]]] = {path: [] for path in ["raw", *urls]}
+    sql = SQL_TOP_10.format(table=table)
     try:
+        # The floor: plain SQL with pgvector's settings for filtered search.
         await connection.execute("SET hnsw.ef_search = 100")
         await connection.execute("SET hnsw.iterative_scan = relaxed_order")
-        pairs = [(namespace, vectors[n]) for n, (namespace, _) in enumerate(asked)]
-        latencies, approximate = [], []
-        for namespace, vector in [*pairs[:10], *pairs]:
+        for namespace, query, vector in [*turns[:10], *turns]:  # the first ten warm up
             started = time.perf_counter()
             rows = await connection.fetch(sql, namespace, vector)
-            latencies.append((time.perf_counter() - started) * 1000)
-            approximate.append([row["id"] for row in rows])
+            latencies["raw"].append((time.perf_counter() - started) * 1000)
+            found["raw"].append([row["id"] for row in rows])
+            for path, client in clients.items():
+                started = time.perf_counter()
+                answer = await client.post(
+                    "/v1/retrieve", json={"namespace": namespace, "query": query, "top_k": 10}
+                )
+                latencies[path].append((time.perf_counter() - started) * 1000)
+                answer.raise_for_status()
+                found[path].append([match["chunk_id"] for match in answer.json()["matches"]])
         await connection.execute("SET enable_indexscan = off")
-        exact = [[row["id"] for row in await connection.fetch(sql, *pair)] for pair in pairs]
+        exact = [[r["id"] for r in await connection.fetch(sql, n, v)] for n, _, v in turns]
     finally:
         await connection.close()
-    return {"latencies": latencies[10:], "approximate": approximate[10:], "exact": exact}
+        for client in clients.values():
+            await client.aclose()
+    return {
+        "latencies": {path: samples[10:] for path, samples in latencies.items()},
+        "found": {path: ids[10:] for path, ids in found.items()},
+        "exact": exact,
+    }
 
 
 def _recall(found: Sequence[Sequence[str]], exact: Sequence[Sequence[str]]) -> float:
@@ -325,34 +334,25 @@ def _p50_p95(samples: Sequence[float]) -> tuple[float, float]:
 
 
 def _report(
-    tenants: Sequence[Tenant],
-    load: dict[str, float],
-    api: dict[str, tuple[list[float], list[list[str]]]],
-    hybrid: dict[str, list[float]],
-    raw: dict[str, dict[str, Any]],
+    tenants: Sequence[Tenant], load: dict[str, float], measured: dict[str, dict[str, Any]]
 ) -> None:
     rows: list[list[Any]] = []
     figures: dict[str, dict[str, Any]] = {}
-    for size in ("small", "medium", "large"):
+    for size, runs in measured.items():
         counts = [tenant.passages for tenant in tenants if tenant.size == size]
-        raw_p50, raw_p95 = _p50_p95(raw[size]["latencies"])
-        api_p50, api_p95 = _p50_p95(api[size][0])
-        hybrid_p50, hybrid_p95 = _p50_p95(hybrid[size])
+        shown = {path: _p50_p95(samples) for path, samples in runs["latencies"].items()}
+        recall = {path: _recall(runs["found"][path], runs["exact"]) for path in ("raw", "api")}
         figures[size] = {
             "namespaces": len(counts),
             "passages_min_max": [min(counts), max(counts)],
-            "raw": {"p50_ms": raw_p50, "p95_ms": raw_p95},
-            "raw_recall_at_10": _recall(raw[size]["approximate"], raw[size]["exact"]),
-            "api": {"p50_ms": api_p50, "p95_ms": api_p95},
-            "api_recall_at_10": _recall(api[size][1], raw[size]["exact"]),
-            "hybrid": {"p50_ms": hybrid_p50, "p95_ms": hybrid_p95},
-            "p95_api_to_raw": round(api_p95 / raw_p95, 2),
+            **{path: {"p50_ms": p50, "p95_ms": p95} for path, (p50, p95) in shown.items()},
+            "raw_recall_at_10": recall["raw"],
+            "api_recall_at_10": recall["api"],
+            "p95_api_to_raw": round(shown["api"][1] / shown["raw"][1], 2),
         }
-        shown = figures[size]
         rows.append(
-            [size, len(counts), f"{min(counts)}-{max(counts)}", raw_p50, raw_p95]
-            + [shown["raw_recall_at_10"], api_p50, api_p95, shown["api_recall_at_10"]]
-            + [shown["p95_api_to_raw"], hybrid_p50, hybrid_p95]
+            [size, len(counts), f"{min(counts)}-{max(counts)}", *shown["raw"], recall["raw"]]
+            + [*shown["api"], recall["api"], figures[size]["p95_api_to_raw"], *shown["hybrid"]]
         )
     print_table(
         f"Many tenants: {TOTAL} passages x {DIMENSIONS} dims in {len(tenants)} namespaces,"
