@@ -13,6 +13,7 @@ BENCHMARKS = (
     "paced_ingestion",
     "fairness",
     "retrieval_scale",
+    "vector_tenants",
     "retrieval_quality",
     "answer_quality",
     "streaming",

@@ -100,7 +100,12 @@ class Service:
 
 @contextmanager
 def uvicorn_service(
-    name: str, app: str, env: Mapping[str, str], *, ready_path: str = "/readyz"
+    name: str,
+    app: str,
+    env: Mapping[str, str],
+    *,
+    ready_path: str = "/readyz",
+    ready_timeout_s: float = 60,
 ) -> Iterator[Service]:
     """Run ``app`` (a factory, ``module:function``) under uvicorn with the benchmark flags."""
     port = free_port()
@@ -111,7 +116,7 @@ def uvicorn_service(
     )
     service = Service(name=name, url=f"http://127.0.0.1:{port}", process=process)
     try:
-        wait_until_ready(service, ready_path)
+        wait_until_ready(service, ready_path, timeout_s=ready_timeout_s)
         yield service
     finally:
         service.stop()

@@ -73,3 +73,51 @@ async def test_replicas_starting_together_create_the_schema_once(
     definitions = " ".join(row["indexdef"] for row in indexes)
     assert "USING hnsw (embedding vector_cosine_ops)" in definitions
     assert "USING gin (content_tsv)" in definitions
+
+
+def clustered(rng: np.random.Generator, centres: np.ndarray, count: int) -> list[VectorRecord]:
+    """Passages around a few centres, as real embeddings of a bot's topics are."""
+    vectors = centres[rng.integers(0, len(centres), count)] + rng.normal(0, 0.3, (count, 256))
+    return [
+        VectorRecord(
+            id=f"c{n}", document_id=f"d{n // 20}", text=f"passage {n}", vector=vector.astype("f4")
+        )
+        for n, vector in enumerate(vectors)
+    ]
+
+
+def exact_top(written: list[VectorRecord], query: np.ndarray, k: int) -> set[str]:
+    matrix = np.stack([record.vector for record in written])
+    cosine = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+    return {written[n].id for n in np.argsort(-cosine)[:k]}
+
+
+async def test_small_and_large_namespaces_get_their_nearest_passages_from_one_partition(
+    pgvector_store: PgVectorStore, pgvector_pool: asyncpg.Pool
+) -> None:
+    rng = np.random.default_rng(23)
+    centres = rng.normal(0, 1, (12, 256))
+    table = table_name_for("store-tests", 256)
+    small, large = f"bot-{uuid.uuid4()}", f"bot-{uuid.uuid4()}"
+    by_namespace = {small: clustered(rng, centres, 20), large: clustered(rng, centres, 3_000)}
+    for namespace, written in by_namespace.items():
+        for first in range(0, len(written), 500):
+            await pgvector_store.upsert(namespace, written[first : first + 500])
+    await pgvector_pool.execute(f"ANALYZE {table}")
+    for namespace, written in by_namespace.items():
+        queries = centres[:5] + rng.normal(0, 0.3, (5, 256))
+        hits = 0
+        for query in queries.astype("f4"):
+            found = await pgvector_store.vector_search(
+                namespace, query, top_k=10, document_ids=None
+            )
+            hits += len({match.id for match in found} & exact_top(written, query, 10))
+        assert hits / 50 >= 0.95
+        plan = await pgvector_pool.fetch(
+            f"EXPLAIN SELECT id FROM {table} WHERE namespace = $1"  # noqa: S608
+            " ORDER BY embedding <=> $2 LIMIT 10",
+            namespace,
+            queries[0].astype("f4"),
+        )
+        scanned = [row[0] for row in plan if f" on {table}_p" in row[0]]
+        assert len(scanned) == 1, plan

@@ -5,7 +5,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from agent_service.retrieval.schema import MIGRATIONS, migrate_passages_table, schema_version
+from agent_service.retrieval.schema import (
+    MIGRATIONS,
+    PARTITIONS,
+    migrate_passages_table,
+    schema_version,
+)
 from testsupport.postgres import PostgresServer
 
 TABLE = "passages_migration_test_8"
@@ -65,3 +70,38 @@ async def test_a_table_made_before_versions_is_adopted_as_version_one(
     version = await migrate_passages_table(connection, table=TABLE, dimensions=8)
     assert version == len(MIGRATIONS)
     assert await schema_version(connection, TABLE) == len(MIGRATIONS)
+
+
+async def test_the_partitioned_layout_takes_over_a_table_with_rows(
+    connection: asyncpg.Connection,
+) -> None:
+    table = TABLE
+    await migrate_passages_table(connection, table=table, dimensions=8, migrations=MIGRATIONS[:2])
+    await connection.execute(
+        f"INSERT INTO {table} (namespace, id, document_id, content, embedding) "  # noqa: S608
+        "SELECT 'bot-' || n % 40, 'c' || n, 'd', 'invoice ZK-' || n, '[1,0,0,0,0,0,0,1]'"
+        " FROM generate_series(1, 400) AS n"
+    )
+    assert await migrate_passages_table(connection, table=table, dimensions=8) == len(MIGRATIONS)
+    partitions = await connection.fetchval(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = $1::regclass", table
+    )
+    hnsw_per_partition = await connection.fetchval(
+        "SELECT count(*) FROM pg_inherits p JOIN pg_index x ON x.indrelid = p.inhrelid"
+        " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam"
+        " WHERE p.inhparent = $1::regclass AND a.amname = 'hnsw'",
+        table,
+    )
+    assert partitions == hnsw_per_partition == PARTITIONS
+    assert await connection.fetchval(f"SELECT count(*) FROM {table}") == 400  # noqa: S608
+    # The full-text columns are generated again for the moved rows, and upserts still conflict.
+    found = await connection.fetchval(
+        f"SELECT id FROM {table} WHERE code_tsv @@ to_tsquery('simple', 'zk <-> 7')"  # noqa: S608
+    )
+    assert found == "c7"
+    await connection.execute(
+        f"INSERT INTO {table} (namespace, id, document_id, content, embedding) "  # noqa: S608
+        "VALUES ('bot-7', 'c7', 'd', 'changed', '[0,1,0,0,0,0,0,0]')"
+        " ON CONFLICT (namespace, id) DO UPDATE SET content = EXCLUDED.content"
+    )
+    assert await connection.fetchval(f"SELECT content FROM {table} WHERE id = 'c7'") == "changed"  # noqa: S608

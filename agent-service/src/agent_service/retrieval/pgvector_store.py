@@ -1,4 +1,5 @@
-"""Vectors in the agent's own PostgreSQL: one table, a namespace column, HNSW and full-text."""
+"""Vectors in the agent's own PostgreSQL: one table per embedder, partitioned by namespace, with
+HNSW and full-text indexes (see ``retrieval.schema``)."""
 
 import json
 import re
@@ -110,11 +111,19 @@ class PgVectorStore:
             ORDER BY embedding <=> $1
             LIMIT $4
         """  # noqa: S608
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._pool.acquire() as connection:
+            # Session settings in one round trip, no transaction around them: the pool resets
+            # every connection it takes back (RESET ALL), and each round trip is felt by a query
+            # that itself takes a fraction of a millisecond in a small namespace.
             # The namespace filter is applied after the index scan: without iterative scans a
-            # small namespace in a big table would get fewer than top_k rows back.
-            await connection.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            await connection.execute(f"SET LOCAL hnsw.ef_search = {int(self._ef_search)}")
+            # namespace sharing its partition's graph would get fewer than top_k rows back.
+            # A custom plan per query lets the planner see the partition and the namespace's
+            # size there (a generic plan picks one strategy, exact or HNSW, for every size).
+            await connection.execute(
+                "SET hnsw.iterative_scan = relaxed_order;"
+                f" SET hnsw.ef_search = {int(self._ef_search)};"
+                " SET plan_cache_mode = force_custom_plan"
+            )
             rows = await connection.fetch(sql, vector, namespace, _ids(document_ids), top_k)
         # relaxed_order may return rows slightly out of order.
         return sorted((_match(row) for row in rows), key=lambda match: -match.score)

@@ -10,12 +10,56 @@ from collections.abc import Sequence
 
 import asyncpg
 
-__all__ = ["MIGRATIONS", "migrate_passages_table", "schema_version"]
+__all__ = ["MIGRATIONS", "PARTITIONS", "migrate_passages_table", "schema_version"]
 
 # Identifiers such as ZK-4471, HTTP/2 or v1.2.3: the 'english' parser reads "-4471" as a signed
 # number and keeps "v1.2.3" whole, so the words are also indexed with the 'simple' configuration,
 # split at every non-alphanumeric character (the query side splits codes the same way).
 _CODE_TEXT = "regexp_replace(content, '[^[:alnum:]]+', ' ', 'g')"
+
+PARTITIONS = 16
+"""Hash partitions of a passages table by namespace.
+
+One HNSW graph shared by every tenant makes a namespace filter costly: a namespace holding a
+few percent of the rows is searched by walking a graph where most neighbours belong to others.
+Each partition has its own, smaller graph and its own statistics, so a query reads one partition
+and the planner knows each namespace's size there (exact scan for small ones, HNSW for large).
+"""
+
+_COLUMNS = f"""
+    namespace text NOT NULL,
+    id text NOT NULL,
+    document_id text NOT NULL,
+    content text NOT NULL,
+    metadata jsonb NOT NULL DEFAULT '{{{{}}}}'::jsonb,
+    embedding vector({{dimensions}}) NOT NULL,
+    content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    code_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', {_CODE_TEXT})) STORED
+"""
+
+_KEPT = "namespace, id, document_id, content, metadata, embedding, updated_at"
+
+# The rows are copied before the indexes are built (one pass per index, not one per row), and
+# the old table is dropped before they are, so that the new ones take its index names.
+_PARTITION_TABLES = "\n".join(
+    f"CREATE TABLE {{prefix}}_p{n} PARTITION OF {{prefix}}_new"
+    f" FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {n});"
+    for n in range(PARTITIONS)
+)
+_PARTITIONED_LAYOUT = f"""
+    CREATE TABLE {{prefix}}_new ({_COLUMNS}) PARTITION BY HASH (namespace);
+    {_PARTITION_TABLES}
+    INSERT INTO {{prefix}}_new ({_KEPT}) SELECT {_KEPT} FROM {{table}};
+    DROP TABLE {{table}};
+    ALTER TABLE {{prefix}}_new RENAME TO {{table}};
+    ALTER TABLE {{table}} ADD CONSTRAINT {{table}}_pkey PRIMARY KEY (namespace, id);
+    CREATE INDEX {{table}}_embedding_idx ON {{table}} USING hnsw (embedding vector_cosine_ops);
+    CREATE INDEX {{table}}_content_tsv_idx ON {{table}} USING gin (content_tsv);
+    CREATE INDEX {{table}}_code_tsv_idx ON {{table}} USING gin (code_tsv);
+    CREATE INDEX {{table}}_document_idx ON {{table}} (namespace, document_id);
+    ANALYZE {{table}};
+"""  # noqa: S608 - built from constants; the table name comes from settings, never from input
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the passages table with its vector (HNSW), full-text (GIN) and per-document indexes.
@@ -41,6 +85,8 @@ MIGRATIONS: tuple[str, ...] = (
         GENERATED ALWAYS AS (to_tsvector('simple', {_CODE_TEXT})) STORED;
     CREATE INDEX {{table}}_code_tsv_idx ON {{table}} USING gin (code_tsv);
     """,
+    # 3: partitioned by namespace (see _PARTITIONED_LAYOUT); existing rows move across.
+    _PARTITIONED_LAYOUT,
 )
 
 _VERSIONS_TABLE = """
@@ -71,7 +117,10 @@ async def migrate_passages_table(
         await connection.execute(_VERSIONS_TABLE)
         current = await _current_version(connection, table)
         for statement in migrations[current:]:
-            await connection.execute(statement.format(table=table, dimensions=dimensions))
+            await connection.execute(
+                # Names derived from the table's stay within PostgreSQL's 63 characters.
+                statement.format(table=table, dimensions=dimensions, prefix=table[:52])
+            )
         version = max(current, len(migrations))
         # Also records an adopted table's version, so that the next start reads it.
         await connection.execute(
