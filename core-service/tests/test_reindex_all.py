@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_service.config import EmbedderKind, Environment
@@ -19,6 +21,7 @@ from core_service.config import Settings
 from testsupport.agent_inprocess import AgentHarness
 from testsupport.core_content import create_bot, drain, make_worker
 from testsupport.core_users import SignedUpUser, signup
+from testsupport.service_process import running_uvicorn
 
 REINDEX = "/api/v1/admin/reindex"
 PASSAGES = {
@@ -49,10 +52,10 @@ async def agent_on(agent: AgentHarness, embedder: EmbedderKind) -> AsyncIterator
 async def _documents(client: httpx.AsyncClient, user: SignedUpUser) -> tuple[str, list[str]]:
     bot = await create_bot(client, user)
     ids = []
-    for name, text in PASSAGES.items():
+    for name, content in PASSAGES.items():
         created = await client.post(
             f"/api/v1/bots/{bot['id']}/documents/text",
-            json={"name": name, "content": text},
+            json={"name": name, "content": content},
             headers=user.headers,
         )
         assert created.status_code == 202, created.text
@@ -122,3 +125,41 @@ async def test_reindex_is_for_staff_and_wants_an_aware_cutoff(
     assert (forbidden.status_code, forbidden.json()["error"]) == (403, "Forbidden")
     assert naive.status_code == 422
     assert (empty.status_code, empty.json()["queued"]) == (202, 0)
+
+
+@pytest.mark.slow
+async def test_over_a_real_socket_the_queued_reindex_is_committed_before_the_answer(
+    core_database_url: str, core_db: AsyncEngine
+) -> None:
+    env = {
+        "CORE_ENVIRONMENT": "test",
+        "CORE_DATABASE_URL": core_database_url,
+        "CORE_AGENT_URL": "http://127.0.0.1:9",  # no worker runs: the jobs stay queued
+        "CORE_ARGON2_MEMORY_KIB": "1024",
+        "CORE_ARGON2_TIME_COST": "1",
+        "CORE_ARGON2_PARALLELISM": "1",
+    }
+    with running_uvicorn("core_service.main:create_app", env) as core:
+        async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as client:
+            owner = await signup(client)
+            staff = await signup(client, engine=core_db, staff=True)
+            bot_id, document_ids = await _documents(client, owner)
+            # As an earlier worker would have left them, indexed by the previous embedder.
+            async with core_db.begin() as connection:
+                await connection.execute(
+                    text("UPDATE documents SET status = 'ready', stage = NULL")
+                )
+            queued = await client.post(REINDEX, headers=staff.headers)
+        # A new connection, as the operator's next command: it must see the committed state.
+        async with httpx.AsyncClient(base_url=core.base_url, timeout=30) as other:
+            seen = await other.get(
+                f"/api/v1/bots/{bot_id}/documents/{document_ids[0]}", headers=owner.headers
+            )
+            again = await other.post(
+                REINDEX,
+                json={"indexed_before": queued.json()["indexed_before"]},
+                headers=staff.headers,
+            )
+    assert (queued.status_code, queued.json()["queued"]) == (202, 2)
+    assert seen.json()["status"] == "processing"
+    assert again.json()["queued"] == 0
