@@ -20,7 +20,12 @@ from typing import Any
 import httpx
 
 from agent_service.config import EmbedderKind, Environment, Settings
-from bench.agent_inprocess import agent_client, measured_embedders
+from bench.agent_inprocess import (
+    agent_client,
+    measured_configurations,
+    measured_embedders,
+    retrieval_label,
+)
 from bench.harness import embedded_database, print_table, write_result
 
 HANDBOOK = Path(__file__).parent / "questions" / "handbook.json"
@@ -68,16 +73,17 @@ async def _follow_up_hits(client: httpx.AsyncClient, namespace: str, pairs: Any)
     return with_history, alone
 
 
-async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str, Any]:
+async def _evaluate(dsn: str, embedder: EmbedderKind, weight: float | None) -> dict[str, Any]:
     settings = Settings(
         environment=Environment.DEVELOPMENT,
         database_url=dsn,
         embedder=embedder,
-        hybrid_search=hybrid,
+        hybrid_search=weight is not None,
+        hybrid_vector_weight=weight or 1.0,
         log_level="WARNING",
     )
     handbook = load_handbook()
-    namespace = f"answers-{embedder.value}-{'hybrid' if hybrid else 'vector'}"
+    namespace = f"answers-{embedder.value}-{weight or 'vector'}"
     chunks = [
         {"id": key, "document_id": key, "text": text} for key, text in handbook["passages"].items()
     ]
@@ -107,7 +113,7 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
     pairs = len(handbook["follow_ups"])
     return {
         "embedder": embedder.value,
-        "retrieval": "hybrid" if hybrid else "vector-only",
+        "retrieval": retrieval_label(weight),
         "follow_up_hit_at_5": round(with_history / pairs, 3),
         "follow_up_alone_hit_at_5": round(alone / pairs, 3),
         "topic_change_hit_at_1": round(changes / len(handbook["topic_changes"]), 3),
@@ -123,9 +129,8 @@ def main() -> None:
     with embedded_database("bench_answers") as database:
         dsn = database.url_for("bench_answers")
         results = [
-            asyncio.run(_evaluate(dsn, embedder, hybrid))
-            for embedder in measured_embedders()
-            for hybrid in (False, True)
+            asyncio.run(_evaluate(dsn, embedder, weight))
+            for embedder, weight in measured_configurations()
         ]
     columns = [
         "follow_up_hit_at_5",

@@ -10,20 +10,26 @@ from typing import Any
 import httpx
 
 from agent_service.config import EmbedderKind, Environment, Settings
-from bench.agent_inprocess import agent_client, measured_embedders
+from bench.agent_inprocess import (
+    agent_client,
+    measured_configurations,
+    measured_embedders,
+    retrieval_label,
+)
 from bench.corpus import QUESTIONS, documents
 from bench.harness import embedded_database, print_table, write_result
 
 
-async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str, Any]:
+async def _evaluate(dsn: str, embedder: EmbedderKind, weight: float | None) -> dict[str, Any]:
     settings = Settings(
         environment=Environment.DEVELOPMENT,
         database_url=dsn,
         embedder=embedder,
-        hybrid_search=hybrid,
+        hybrid_search=weight is not None,
+        hybrid_vector_weight=weight or 1.0,
         log_level="WARNING",
     )
-    namespace = f"quality-{embedder.value}-{'hybrid' if hybrid else 'vector'}"
+    namespace = f"quality-{embedder.value}-{weight or 'vector'}"
     corpus = documents()
     chunks = [{"id": name, "document_id": name, "text": text} for name, text in corpus.items()]
     async with agent_client(settings) as client:
@@ -32,7 +38,7 @@ async def _evaluate(dsn: str, embedder: EmbedderKind, hybrid: bool) -> dict[str,
         )
         answer.raise_for_status()
         ranks = [await _rank(client, namespace, q, target) for target, q in QUESTIONS.items()]
-    return _scores(embedder, hybrid, ranks)
+    return _scores(embedder, weight, ranks)
 
 
 async def _rank(
@@ -46,11 +52,13 @@ async def _rank(
     return found.index(target) + 1 if target in found else None
 
 
-def _scores(embedder: EmbedderKind, hybrid: bool, ranks: list[int | None]) -> dict[str, Any]:
+def _scores(
+    embedder: EmbedderKind, weight: float | None, ranks: list[int | None]
+) -> dict[str, Any]:
     count = len(ranks)
     return {
         "embedder": embedder.value,
-        "retrieval": "hybrid" if hybrid else "vector-only",
+        "retrieval": retrieval_label(weight),
         "questions": count,
         "hit_at_1": round(sum(r == 1 for r in ranks) / count, 3),
         "hit_at_5": round(sum(r is not None and r <= 5 for r in ranks) / count, 3),
@@ -63,9 +71,8 @@ def main() -> None:
     with embedded_database("bench_quality") as database:
         dsn = database.url_for("bench_quality")
         results = [
-            asyncio.run(_evaluate(dsn, embedder, hybrid))
-            for embedder in measured_embedders()
-            for hybrid in (False, True)
+            asyncio.run(_evaluate(dsn, embedder, weight))
+            for embedder, weight in measured_configurations()
         ]
     print_table(
         f"Retrieval quality: {len(documents())} CPython docstrings, {len(QUESTIONS)} questions",

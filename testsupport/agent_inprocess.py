@@ -52,7 +52,7 @@ class AgentHarness:
 
 @asynccontextmanager
 async def running_agent(database_url: str) -> AsyncIterator[AgentHarness]:
-    """The agent on its offline defaults (hash embedder, pgvector, extractive answers)."""
+    """The agent on its offline defaults (static embedder, pgvector, extractive answers)."""
     app = create_app(
         Settings(environment=Environment.TEST, database_url=database_url, gc_tuning=False)
     )

@@ -1,6 +1,7 @@
 """Embeddings, upsert, delete and retrieve through HTTP with the offline defaults."""
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -34,9 +35,10 @@ async def test_embeddings_answer_one_unit_vector_per_text(
         "/v1/embeddings", json={"texts": ["first text", "second text"]}, headers=auth
     )
     body = v1.EmbeddingsResponse.model_validate(response.json())
-    assert body.model == "hash-1024"
-    assert body.dimensions == 1024
-    assert [len(vector) for vector in body.vectors] == [1024, 1024]
+    assert body.model == "static-minilm-256"
+    assert body.dimensions == 256
+    assert [len(vector) for vector in body.vectors] == [256, 256]
+    assert all(abs(sum(x * x for x in vector) - 1.0) < 1e-4 for vector in body.vectors)
 
 
 async def test_upsert_then_retrieve_finds_the_passage_with_its_metadata(
@@ -114,7 +116,20 @@ async def test_filter_and_min_score(
     # Hybrid scores are fused ranks: first in both rankings is 1.0, second in both 61/62.
     best = await _retrieve(agent_client, auth, namespace, "solar electricity", min_score=0.99)
     assert [m["chunk_id"] for m in best] == ["a"]
-    assert await _retrieve(agent_client, auth, namespace, "unrelated banana") == []
+    # A semantic model puts every passage at some distance: found by meaning alone, an unrelated
+    # passage ranks, but below the agreement of both rankings.
+    unrelated = await _retrieve(agent_client, auth, namespace, "unrelated banana")
+    assert all(float(str(m["score"])) < 0.99 for m in unrelated)
+
+
+async def test_with_hash_a_query_sharing_no_word_finds_nothing(
+    client_with: Any, auth: dict[str, str], namespace: str
+) -> None:
+    chunks = [{"id": "a", "document_id": "d1", "text": "solar panels produce electricity"}]
+    async with client_with(embedder="hash") as client:
+        await _upsert(client, auth, namespace, chunks)
+        assert [m["chunk_id"] for m in await _retrieve(client, auth, namespace, "solar")] == ["a"]
+        assert await _retrieve(client, auth, namespace, "unrelated banana") == []
 
 
 async def test_delete_needs_exactly_one_selector(

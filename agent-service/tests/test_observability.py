@@ -66,7 +66,7 @@ async def test_provider_metrics_after_indexing_and_a_streamed_chat(
         return after.get(key, 0.0) - before.get(key, 0.0)
 
     # One embedding for the indexed passage, one for the chat's query.
-    assert delta("chatsphere_agent_embedding_duration_seconds_count", provider="hash") == 2
+    assert delta("chatsphere_agent_embedding_duration_seconds_count", provider="static") == 2
     assert delta("chatsphere_agent_llm_duration_seconds_count", provider="openai") == 1
     # The model server reported 11 prompt tokens and one completion token per piece.
     assert delta("chatsphere_agent_llm_tokens_total", provider="openai", direction="input") == 11

@@ -1,6 +1,6 @@
 """Retrieval quality on text nobody here wrote: standard-library docstrings (shipped with CPython).
 
-Each docstring is one passage; each question paraphrases one docstring. With the default ``hash``
+Each docstring is one passage; each question paraphrases one docstring. With the default ``static``
 embedder and hybrid search, the right passage must be in the top 5 for at least 80% of them.
 """
 

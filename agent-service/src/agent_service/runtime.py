@@ -86,6 +86,7 @@ def build_runtime(
         hybrid=settings.hybrid_search,
         candidates=settings.hybrid_candidates,
         rrf_k=settings.rrf_k,
+        vector_weight=settings.hybrid_vector_weight,
         min_similarity=_min_similarity(settings),
     )
     return AgentRuntime(

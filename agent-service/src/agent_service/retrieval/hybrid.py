@@ -15,16 +15,23 @@ CONTEXT_WEIGHT = 0.5
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[StoredMatch]], *, k: int
+    rankings: Sequence[Sequence[StoredMatch]],
+    *,
+    k: int,
+    weights: Sequence[float] | None = None,
 ) -> list[StoredMatch]:
-    """Fuse rankings by ``Σ 1/(k + rank)``, scaled so that first in every ranking scores 1.0."""
+    """Fuse rankings by ``Σ weight/(k + rank)``, scaled so that first in every ranking scores
+    1.0 whatever the weights (equal weights when none are given)."""
+    weights = [1.0] * len(rankings) if weights is None else list(weights)
+    if len(weights) != len(rankings) or any(weight <= 0.0 for weight in weights):
+        raise ValueError("one positive weight per ranking")
     fused: dict[str, float] = {}
     first_seen: dict[str, StoredMatch] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, match in enumerate(ranking, start=1):
-            fused[match.id] = fused.get(match.id, 0.0) + 1.0 / (k + rank)
+            fused[match.id] = fused.get(match.id, 0.0) + weight / (k + rank)
             first_seen.setdefault(match.id, match)
-    best_possible = len(rankings) / (k + 1)
+    best_possible = sum(weights) / (k + 1)
     ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
     return [replace(first_seen[id_], score=score / best_possible) for id_, score in ordered]
 
@@ -38,6 +45,8 @@ class Retriever:
     hybrid: bool = True
     candidates: int = 50
     rrf_k: int = 60
+    vector_weight: float = 1.0
+    """Weight of the vector ranking in the fusion, against 1 for the full-text one."""
     min_similarity: float = 0.3
 
     async def retrieve(
@@ -68,7 +77,7 @@ class Retriever:
             by_words = await self.store.keyword_search(
                 namespace, words, top_k=pool_size, document_ids=document_ids
             )
-            matches = _fuse(by_vector, by_words, k=self.rrf_k)
+            matches = _fuse(by_vector, by_words, k=self.rrf_k, vector_weight=self.vector_weight)
         else:
             matches = [replace(match, score=min(match.score, 1.0)) for match in by_vector]
         if min_score is not None:
@@ -90,12 +99,18 @@ class Retriever:
 
 
 def _fuse(
-    by_vector: Sequence[StoredMatch], by_words: Sequence[StoredMatch], *, k: int
+    by_vector: Sequence[StoredMatch],
+    by_words: Sequence[StoredMatch],
+    *,
+    k: int,
+    vector_weight: float,
 ) -> list[StoredMatch]:
     """RRF of both rankings, each fused match keeping its similarity and word-match flag."""
     similarity = {match.id: match.similarity for match in by_vector}
     worded = {match.id for match in by_words}
     return [
         replace(match, similarity=similarity.get(match.id), shares_words=match.id in worded)
-        for match in reciprocal_rank_fusion([by_vector, by_words], k=k)
+        for match in reciprocal_rank_fusion(
+            [by_vector, by_words], k=k, weights=[vector_weight, 1.0]
+        )
     ]

@@ -6,9 +6,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from core_service.admin import service as admin_service
-from core_service.admin.schemas import JobRead, PlanChange, PlanUpdate, UserPage
+from core_service.admin.schemas import (
+    JobRead,
+    PlanChange,
+    PlanUpdate,
+    ReindexQueued,
+    ReindexRequest,
+    UserPage,
+)
 from core_service.auth.dependencies import StaffUser
+from core_service.bots.models import utcnow
 from core_service.database import SessionDep
+from core_service.documents import service as documents_service
 from core_service.jobs.models import JobState
 from core_service.pagination import Page, PageQuery
 from core_service.plans.schemas import PlanRead, plan_read
@@ -78,3 +87,15 @@ async def retry_job(session: SessionDep, staff: StaffUser, job_id: uuid.UUID) ->
     """Put a failed job back in the queue with its attempts reset (409 if it is not failed)."""
     job = await admin_service.retry_job(session, actor=staff, job_id=job_id)
     return JobRead.model_validate(job)
+
+
+@router.post("/reindex", response_model=ReindexQueued, status_code=202)
+async def reindex_documents(
+    session: SessionDep, _: StaffUser, body: ReindexRequest | None = None
+) -> ReindexQueued:
+    """Queue a re-index of ready documents indexed before a cutoff (after an embedder change)."""
+    cutoff = body.indexed_before if body and body.indexed_before else utcnow()
+    queued = await documents_service.reindex_ready_documents(
+        session, indexed_before=cutoff, limit=body.limit if body else 1_000
+    )
+    return ReindexQueued(queued=queued, indexed_before=cutoff)

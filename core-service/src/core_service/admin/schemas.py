@@ -5,12 +5,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core_service.jobs.models import JobState
 from core_service.users.schemas import UserRead
 
-__all__ = ["JobRead", "PlanChange", "PlanUpdate", "UserPage"]
+__all__ = ["JobRead", "PlanChange", "PlanUpdate", "ReindexQueued", "ReindexRequest", "UserPage"]
 
 _MAX_INT = 2_147_483_647  # the limit columns are PostgreSQL integers
 
@@ -59,3 +59,23 @@ class JobRead(BaseModel):
     document_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+class ReindexRequest(BaseModel):
+    """``POST /admin/reindex``: re-index ready documents, e.g. after changing the embedder."""
+
+    indexed_before: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "Only documents last indexed before this time; default: now. Pass the value a "
+            "previous call returned to resume it without re-indexing a document twice."
+        ),
+    )
+    limit: int = Field(default=1_000, ge=1, le=10_000, description="Documents queued per call.")
+
+
+class ReindexQueued(BaseModel):
+    """What a ``POST /admin/reindex`` queued; call again with ``indexed_before`` until 0."""
+
+    queued: int = Field(description="Documents queued for re-indexing by this call.")
+    indexed_before: datetime = Field(description="The cutoff used; pass it to the next call.")

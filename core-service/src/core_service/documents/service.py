@@ -7,6 +7,7 @@ document and its ingestion job in the caller's one transaction, and the worker d
 
 import hashlib
 import uuid
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ __all__ = [
     "mark_failed",
     "mark_ready",
     "reindex_document",
+    "reindex_ready_documents",
     "replace_page",
     "replace_chunks",
     "set_stage",
@@ -315,6 +317,38 @@ async def delete_document(session: AsyncSession, *, document: Document, owner: U
     status = deleted.scalar_one_or_none()
     if status is not None and status != DocumentStatus.ERROR.value:
         await _release_quota(session, owner=owner, size=document.size_bytes)
+
+
+async def reindex_ready_documents(
+    session: AsyncSession, *, indexed_before: datetime, limit: int
+) -> int:
+    """Queue a re-index of up to ``limit`` ready documents last indexed before the cutoff.
+
+    What a deployment needs after its embedder changes (each embedder has its own vector
+    table). Repeating it with the same cutoff skips the documents already queued (processing)
+    or re-indexed since (changed after the cutoff), so an interrupted run resumes where it
+    stopped. Rows another transaction holds are skipped, never waited for.
+    """
+    documents = await session.execute(
+        select(Document.id, Document.bot_id)
+        .where(
+            Document.status == DocumentStatus.READY.value,
+            Document.updated_at < indexed_before,
+        )
+        .order_by(Document.updated_at, Document.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    queued = 0
+    for document_id, bot_id in documents:
+        await session.execute(
+            update(Document)
+            .where(Document.id == document_id)
+            .values(status=DocumentStatus.PROCESSING.value, stage=DocumentStage.QUEUED.value)
+        )
+        await jobs_service.enqueue_indexing(session, bot_id=bot_id, document_id=document_id)
+        queued += 1
+    return queued
 
 
 async def reindex_document(
