@@ -31,7 +31,12 @@ def _claims(settings: Settings, user_id: str, **overrides: Any) -> dict[str, Any
         "jti": uuid.uuid4().hex,
         "epoch": 0,
     }
-    claims.update(overrides)
+    claims.update(
+        {
+            key: now + value if isinstance(value, timedelta) else value
+            for key, value in overrides.items()
+        }
+    )
     return {key: value for key, value in claims.items() if value is not None}
 
 
@@ -71,8 +76,10 @@ async def test_a_well_formed_token_is_accepted(
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param({"exp": datetime.now(UTC) - timedelta(minutes=5)}, id="expired"),
-        pytest.param({"nbf": datetime.now(UTC) + timedelta(minutes=5)}, id="not-yet-valid"),
+        # Times as offsets from when the token is made: a slow suite reaches a test long after
+        # its parameters were collected.
+        pytest.param({"exp": timedelta(minutes=-5)}, id="expired"),
+        pytest.param({"nbf": timedelta(minutes=5)}, id="not-yet-valid"),
         pytest.param({"aud": "someone-else"}, id="wrong-audience"),
         pytest.param({"iss": "someone-else"}, id="wrong-issuer"),
         pytest.param({"jti": None}, id="no-jti"),
