@@ -65,9 +65,12 @@ async def count_vectors(database_url: str, *, namespace: str) -> tuple[int, int]
     """Rows and distinct ids stored for ``namespace`` in every vector table of the agent."""
     connection = await asyncpg.connect(database_url)
     try:
+        # Partitions hold the same rows as their table: count each table once, not its parts.
         tables = await connection.fetch(
-            "SELECT table_name FROM information_schema.columns "
-            "WHERE column_name = 'embedding' AND table_schema = 'public'"
+            "SELECT c.relname AS table_name FROM pg_class c "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'embedding' "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
+            "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
         )
         rows = distinct = 0
         for table in tables:
