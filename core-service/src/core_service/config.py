@@ -147,6 +147,13 @@ class Settings(ServiceSettings):
     worker_concurrency: int = Field(
         default=2, ge=1, le=32, description="Jobs one worker process works on at once."
     )
+    worker_extraction_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Of those, how many read, extract and chunk a document at once (each may "
+        "hold a file, its text and an extraction process); the others wait on the agent.",
+    )
     worker_lease_s: float = Field(default=120.0, gt=0)
     worker_max_attempts: int = Field(default=10, ge=1)
     worker_retry_initial_s: float = Field(default=1.0, gt=0)

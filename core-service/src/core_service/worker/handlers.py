@@ -58,6 +58,7 @@ class JobContext:
         renew_lease: RenewLease,
         worker_id: str,
         settings: Settings | None = None,
+        extraction_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.sessionmaker = sessionmaker
@@ -67,6 +68,9 @@ class JobContext:
         self.settings = settings or get_settings()
         self.blobs: BlobStore = create_blob_store(self.settings)
         self.limits = SandboxLimits.from_settings(self.settings)
+        self.extraction_slots = extraction_slots or asyncio.Semaphore(
+            self.settings.worker_extraction_concurrency
+        )
 
 
 @dataclass(frozen=True)
@@ -164,32 +168,42 @@ async def _end_evaluation(
 
 async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID) -> None:
     namespace = f"bot-{job.bot_id}"
-    try:
-        source = await _open_document(context, job, document_id)
-    except ExtractionFailed as failure:
-        await _fail_document(context, job, namespace, document_id, failure.reason)
+    # The file and its text are held only while preparing; past it a job holds one batch of
+    # chunks at a time, so more jobs can wait on the agent than the memory allows to extract.
+    async with context.extraction_slots:
+        prepared = await _prepare(context, job, namespace, document_id)
+    if prepared is None:
         return
-    if source is None:
-        await _forget_deleted(context, job, namespace, document_id)
-        return
-    # A retry after the chunks were written (say, the agent was down) only indexes again.
-    stale = _inherited_stale(job)
-    if source.original is not None:
-        try:
-            # The wall-clock limit stays below the lease; whether the job is still ours is
-            # checked when the chunks are written (``record_chunking``).
-            text = await extract_in_child(source.original, source.kind, context.limits)
-        except ExtractionFailed as failure:
-            await _fail_document(context, job, namespace, document_id, failure.reason)
-            return
-        chunked = await _chunk(context, job, document_id, text, source.configuration)
-        if chunked is None:
-            await _forget_deleted(context, job, namespace, document_id)
-            return
-        stale = chunked
-    await _upsert_chunks(context, namespace, document_id, source.name)
+    name, stale = prepared
+    await _upsert_chunks(context, namespace, document_id, name)
     await _delete_stale(context, namespace, stale)
     await _mark_ready(context, job, namespace, document_id)
+
+
+async def _prepare(
+    context: JobContext, job: Job, namespace: str, document_id: uuid.UUID
+) -> tuple[str, list[str]] | None:
+    """Extract and chunk, unless done already: the document's name and the vectors to delete
+    once it is indexed; None when the job ended here (the document is gone or unreadable)."""
+    try:
+        source = await _open_document(context, job, document_id)
+        if source is None:
+            await _forget_deleted(context, job, namespace, document_id)
+            return None
+        # A retry after the chunks were written (say, the agent was down) only indexes again.
+        if source.original is None:
+            return source.name, _inherited_stale(job)
+        # The wall-clock limit stays below the lease; whether the job is still ours is checked
+        # when the chunks are written (``record_chunking``).
+        text = await extract_in_child(source.original, source.kind, context.limits)
+    except ExtractionFailed as failure:
+        await _fail_document(context, job, namespace, document_id, failure.reason)
+        return None
+    stale = await _chunk(context, job, document_id, text, source.configuration)
+    if stale is None:
+        await _forget_deleted(context, job, namespace, document_id)
+        return None
+    return source.name, stale
 
 
 async def _open_document(context: JobContext, job: Job, document_id: uuid.UUID) -> _Source | None:
