@@ -144,8 +144,10 @@ class Settings(ServiceSettings):
     s3_secret_access_key: SecretStr | None = None
     ingestion_upsert_batch_size: int = Field(default=100, ge=1, le=500)
     worker_poll_interval_s: float = Field(default=1.0, gt=0)
+    # Most of a job is waiting on the agent and its embedder; the extraction slots below bound
+    # the memory, so more jobs in flight cost little (measured: BENCHMARKS.md, paced ingestion).
     worker_concurrency: int = Field(
-        default=2, ge=1, le=32, description="Jobs one worker process works on at once."
+        default=8, ge=1, le=32, description="Jobs one worker process works on at once."
     )
     worker_extraction_concurrency: int = Field(
         default=2,
