@@ -123,7 +123,7 @@ def uvicorn_service(
         log.close()
 
 
-def wait_until_ready(service: Service, path: str, *, timeout_s: float = 60) -> None:
+def wait_until_ready(service: Service, path: str, *, timeout_s: float = 180) -> None:
     """Poll ``path`` until it answers 200; fail if the process dies first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

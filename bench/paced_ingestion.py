@@ -7,9 +7,14 @@ A loopback server speaking Gemini's wire format answers every embedding call aft
 The ideal is what the embedder's latency and the configured concurrency allow: with ``W`` jobs
 in flight (``CORE_WORKER_CONCURRENCY`` per worker process) and ``b`` embedding calls per document,
 ``W / (b x latency)`` documents per second. Target: ours >= 0.8 x the ideal.
+
+The ideal leaves out the CPU the pipeline needs, so each run also reports the CPU time per
+document of the core API (the uploads), the worker, the agent and PostgreSQL: two cores' worth
+divided by their sum is the rate the machine allows once the embedder is no longer the limit.
 """
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -17,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import httpx
+import psutil
 
 from bench.gemini_stub import EmbeddingStub, agent_environment, running_embedding_stub
 from bench.harness import embedded_database, print_table, write_result
@@ -29,6 +35,7 @@ LATENCY_S = int(os.environ.get("BENCH_EMBED_LATENCY_MS", "100")) / 1000
 CONCURRENCIES = [int(n) for n in os.environ.get("BENCH_PACED_CONCURRENCY", "2,8").split(",")]
 UPLOADERS = 4
 TARGET = 0.8
+_PROCESSES = ("core", "worker", "agent", "postgres")
 
 
 def documents(count: int, seed: int) -> list[str]:
@@ -98,15 +105,57 @@ def wait_for_ready(dsn: str, bot_id: str, expected: int, *, timeout_s: float) ->
     raise TimeoutError(f"{expected} documents of bot {bot_id} not ready in {timeout_s:.0f} s")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process, its live children and the children it has waited for."""
+    root = psutil.Process(pid)
+    times = root.cpu_times()
+    spent = times.user + times.system + times.children_user + times.children_system
+    for child in root.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            spent += child_times.user + child_times.system
+    return spent
+
+
+def _postmaster_pid(dsn: str) -> int:
+    async def backend() -> int:
+        connection = await asyncpg.connect(dsn)
+        try:
+            pid: int = await connection.fetchval("SELECT pg_backend_pid()")
+            return psutil.Process(pid).ppid()  # while the backend still runs
+        finally:
+            await connection.close()
+
+    return asyncio.run(backend())
+
+
+def _cpu_by_process(platform: Platform, postmaster: int) -> dict[str, float]:
+    pids = {
+        "core": platform.core.process.pid,
+        "worker": platform.worker.pid,
+        "agent": platform.agent.process.pid,
+        "postgres": postmaster,
+    }
+    return {name: _cpu_seconds(pid) for name, pid in pids.items()}
+
+
 def _run(platform: Platform, stub: EmbeddingStub, dsn: str, texts: list[str]) -> dict[str, float]:
     bot_id = create_bot(platform.core.url, platform.user_headers, "paced")
     calls_before = stub.calls
+    postmaster = _postmaster_pid(dsn)
+    cpu_before = _cpu_by_process(platform, postmaster)
     started = time.perf_counter()
     upload_all(platform.core.url, platform.user_headers, bot_id, texts)
     uploaded = time.perf_counter() - started
     wait_for_ready(dsn, bot_id, len(texts), timeout_s=60 + 5 * len(texts) * LATENCY_S)
     elapsed = time.perf_counter() - started
+    cpu_after = _cpu_by_process(platform, postmaster)
+    cpu_ms = {
+        f"cpu_ms_per_document_{name}": round(1000 * (cpu_after[name] - spent) / len(texts), 1)
+        for name, spent in cpu_before.items()
+    }
     return {
+        **cpu_ms,
         "seconds": round(elapsed, 2),
         # Uploads and processing overlap; when the uploads end near the last ready document,
         # the upload path rather than the pipeline set the pace.
@@ -131,14 +180,18 @@ def main() -> None:
             ideal = concurrency / (run["calls_per_document"] * LATENCY_S)
             ratio = round(run["documents_per_s"] / ideal, 3)
             results[str(concurrency)] = {**run, "ideal_per_s": round(ideal, 2), "ratio": ratio}
+            cpu = [run[f"cpu_ms_per_document_{name}"] for name in _PROCESSES]
             rows.append(
                 [concurrency, run["upload_seconds"], run["seconds"], run["documents_per_s"]]
                 + [round(ideal, 2), ratio, run["calls_per_document"], run["most_calls_in_flight"]]
+                + [*cpu, round(2000 / sum(cpu), 1)]
             )
     print_table(
         f"Ingestion with a {LATENCY_S * 1000:.0f} ms embedder: {DOCUMENTS} documents x 5 KB",
         ["worker concurrency", "uploads s", "s", "docs/s", "ideal docs/s", "ratio"]
-        + ["calls/doc", "most in flight"],
+        + ["calls/doc", "most in flight"]
+        + [f"{name} CPU ms/doc" for name in _PROCESSES]
+        + ["2 cores allow docs/s"],
         rows,
     )
     met = all(result["ratio"] >= TARGET for result in results.values())

@@ -107,3 +107,36 @@ async def test_a_stop_asked_after_the_last_batch_lets_the_job_finish(
     await worker.process(job)
     path = f"/api/v1/bots/{bot['id']}/documents/{document['id']}"
     assert (await content_client.get(path, headers=user.headers)).json()["status"] == "ready"
+
+
+async def test_a_job_waits_for_an_extraction_slot_before_reading_its_document(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    core_db: AsyncEngine,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    document = (await upload(content_client, user, bot["id"], "a.txt", b"Moths fly.")).json()
+    path = f"/api/v1/bots/{bot['id']}/documents/{document['id']}"
+    slots = asyncio.Semaphore(1)
+    worker = Worker(
+        sessionmaker=content_app.state.sessionmaker,
+        agent=content_app.state.agent_client.with_retry_attempts(1),
+        settings=core_settings,
+        worker_id="second",
+        extraction_slots=slots,
+    )
+
+    async with slots:  # the process's one slot: another of its jobs is extracting
+        job = await worker.claim()
+        assert job is not None
+        processing = asyncio.create_task(worker.process(job))
+        await asyncio.sleep(0.5)
+        while_held = (await content_client.get(path, headers=user.headers)).json()
+    await asyncio.wait_for(processing, 30)
+    after = (await content_client.get(path, headers=user.headers)).json()
+
+    assert (while_held["status"], while_held["stage"]) == ("processing", "queued")
+    assert after["status"] == "ready"

@@ -185,8 +185,17 @@ class Settings(ServiceSettings):
         default=100, ge=1, le=500, description="Chunks per agent upsert (bounds one call's time)."
     )
     worker_poll_interval_s: float = Field(default=1.0, gt=0)
+    # Most of a job is waiting on the agent and its embedder; the extraction slots below bound
+    # the memory, so more jobs in flight cost little (measured: BENCHMARKS.md, paced ingestion).
     worker_concurrency: int = Field(
-        default=2, ge=1, le=32, description="Jobs one worker process works on at once."
+        default=8, ge=1, le=32, description="Jobs one worker process works on at once."
+    )
+    worker_extraction_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Of those, how many read, extract and chunk a document at once (each may "
+        "hold a file, its text and an extraction process); the others wait on the agent.",
     )
     worker_lease_s: float = Field(default=120.0, gt=0)
     worker_max_attempts: int = Field(

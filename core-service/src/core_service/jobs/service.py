@@ -2,9 +2,23 @@
 
 import uuid
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Interval,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -209,53 +223,65 @@ async def claim_next_job(session: AsyncSession, *, worker_id: str, lease_s: floa
 
     The lease moves ``visible_after`` forward: if this worker dies, the job becomes visible again
     when the lease ends, and ``attempts`` (counted at each claim) tells how often it was tried.
+    Choosing the owner, leasing the job and recording the owner's turn are one statement: a
+    claim is made for every job, and each round trip it saves is saved on every job.
     """
-    owner_id = await session.scalar(_next_owner())
-    if owner_id is None:
-        return None
-    # Another worker may have locked the owner's last visible jobs since: then take any.
-    job = await _claim(session, worker_id=worker_id, lease_s=lease_s, owner_id=owner_id)
-    job = job or await _claim(session, worker_id=worker_id, lease_s=lease_s, owner_id=None)
-    if job is not None:
-        await _mark_served(session, owner_id=job.owner_id)
-    return job
-
-
-async def _claim(
-    session: AsyncSession, *, worker_id: str, lease_s: float, owner_id: uuid.UUID | None
-) -> Job | None:
-    """Lease the oldest visible job (of ``owner_id`` when given) that no one else has locked."""
-    claimable = select(Job.id).where(_claimable(Job, visible=True))
-    if owner_id is not None:
-        claimable = claimable.where(Job.owner_id == owner_id)
-    next_id = (
-        claimable.order_by(Job.visible_after).limit(1).with_for_update(skip_locked=True)
-    ).scalar_subquery()
-    claimed = await session.scalars(
-        update(Job)
-        .where(Job.id == next_id)
-        .values(
-            state=JobState.RUNNING.value,
-            locked_by=worker_id,
-            attempts=Job.attempts + 1,
-            visible_after=func.now() + timedelta(seconds=lease_s),
-            updated_at=func.now(),
-        )
-        .returning(Job)
-    )
+    lease = timedelta(seconds=lease_s)
+    claimed = await session.scalars(_claim_statement(), {"worker_id": worker_id, "lease": lease})
     return claimed.one_or_none()
 
 
-async def _mark_served(session: AsyncSession, *, owner_id: uuid.UUID) -> None:
+@cache
+def _claim_statement() -> Select[Job]:
+    # Built once: composing this statement costs the worker more CPU than running it.
+    claimed = (
+        update(Job)
+        .where(Job.id == _next_job_id())
+        .values(
+            state=JobState.RUNNING.value,
+            locked_by=bindparam("worker_id", type_=String),
+            attempts=Job.attempts + 1,
+            visible_after=func.now() + bindparam("lease", type_=Interval),
+            updated_at=func.now(),
+        )
+        .returning(Job)
+        .cte("claimed")
+    )
+    return select(aliased(Job, claimed)).add_cte(_mark_served(claimed.c.owner_id))
+
+
+def _next_job_id() -> ColumnElement[uuid.UUID]:
+    """The oldest visible job of the owner whose turn it is, that no one else has locked.
+
+    Another worker may have locked the owner's last visible jobs since: then any visible job.
+    COALESCE evaluates its second subquery only when the first found nothing.
+    """
+    turn = _next_owner().scalar_subquery()
+    return func.coalesce(_oldest_unlocked(Job.owner_id == turn), _oldest_unlocked(None))
+
+
+def _oldest_unlocked(condition: ColumnElement[bool] | None) -> ColumnElement[uuid.UUID]:
+    claimable = select(Job.id).where(_claimable(Job, visible=True))
+    if condition is not None:
+        claimable = claimable.where(condition)
+    return (
+        claimable.order_by(Job.visible_after).limit(1).with_for_update(skip_locked=True)
+    ).scalar_subquery()
+
+
+def _mark_served(owner_id: ColumnElement[uuid.UUID]) -> CTE:
+    """The owner of the claimed job was served now (a statement for the claim's WITH)."""
     # clock_timestamp, not now(): claims in concurrent transactions must still be ordered.
     served_at = func.clock_timestamp()
-    await session.execute(
+    rows = select(owner_id, served_at)
+    upsert = (
         insert(JobOwner)
-        .values(owner_id=owner_id, last_claimed_at=served_at)
+        .from_select([JobOwner.owner_id, JobOwner.last_claimed_at], rows)
         .on_conflict_do_update(
             index_elements=[JobOwner.owner_id], set_={"last_claimed_at": served_at}
         )
     )
+    return upsert.cte("served")
 
 
 def _held_by(job_id: uuid.UUID, worker_id: str) -> ColumnElement[bool]:

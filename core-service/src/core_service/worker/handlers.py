@@ -9,7 +9,7 @@ then write.
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,6 +58,7 @@ class JobContext:
         renew_lease: RenewLease,
         worker_id: str,
         settings: Settings | None = None,
+        extraction_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.sessionmaker = sessionmaker
@@ -67,6 +68,9 @@ class JobContext:
         self.settings = settings or get_settings()
         self.blobs: BlobStore = create_blob_store(self.settings)
         self.limits = SandboxLimits.from_settings(self.settings)
+        self.extraction_slots = extraction_slots or asyncio.Semaphore(
+            self.settings.worker_extraction_concurrency
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class _Source:
     name: str
     kind: DocumentKind
     configuration: BotConfiguration
+    # The file to extract; None when the job's chunks are written already.
+    original: bytes | None = None
 
 
 async def handle_job(context: JobContext, job: Job) -> None:
@@ -162,37 +168,77 @@ async def _end_evaluation(
 
 async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID) -> None:
     namespace = f"bot-{job.bot_id}"
-    source = await _load_source(context, document_id)
-    if source is None:
-        await _forget_deleted(context, job, namespace, document_id)
+    # The file and its text are held only while preparing; past it a job holds one batch of
+    # chunks at a time, so more jobs can wait on the agent than the memory allows to extract.
+    async with context.extraction_slots:
+        prepared = await _prepare(context, job, namespace, document_id)
+    if prepared is None:
         return
-    # A retry after the chunks were written (say, the agent was down) only indexes again.
-    stale = _inherited_stale(job)
-    if not job.payload.get("chunked"):
-        try:
-            text = await _extract(context, job, document_id, source)
-        except ExtractionFailed as failure:
-            await _fail_document(context, job, namespace, document_id, failure.reason)
-            return
-        chunked = await _chunk(context, job, document_id, text, source.configuration)
-        if chunked is None:
-            await _forget_deleted(context, job, namespace, document_id)
-            return
-        stale = chunked
-    await _upsert_chunks(context, namespace, document_id, source.name)
+    name, stale = prepared
+    await _upsert_chunks(context, namespace, document_id, name)
     await _delete_stale(context, namespace, stale)
     await _mark_ready(context, job, namespace, document_id)
 
 
-async def _load_source(context: JobContext, document_id: uuid.UUID) -> _Source | None:
-    async with context.sessionmaker() as session:
-        row = (
-            await session.execute(
-                select(Document.name, Document.content_type, Document.source_id, Bot.configuration)
-                .join(Bot, Bot.id == Document.bot_id)
-                .where(Document.id == document_id)
-            )
-        ).first()
+async def _prepare(
+    context: JobContext, job: Job, namespace: str, document_id: uuid.UUID
+) -> tuple[str, list[str]] | None:
+    """Extract and chunk, unless done already: the document's name and the vectors to delete
+    once it is indexed; None when the job ended here (the document is gone or unreadable)."""
+    try:
+        source = await _open_document(context, job, document_id)
+        if source is None:
+            await _forget_deleted(context, job, namespace, document_id)
+            return None
+        # A retry after the chunks were written (say, the agent was down) only indexes again.
+        if source.original is None:
+            return source.name, _inherited_stale(job)
+        # The wall-clock limit stays below the lease; whether the job is still ours is checked
+        # when the chunks are written (``record_chunking``).
+        text = await extract_in_child(source.original, source.kind, context.limits)
+    except ExtractionFailed as failure:
+        await _fail_document(context, job, namespace, document_id, failure.reason)
+        return None
+    stale = await _chunk(context, job, document_id, text, source.configuration)
+    if stale is None:
+        await _forget_deleted(context, job, namespace, document_id)
+        return None
+    return source.name, stale
+
+
+async def _open_document(context: JobContext, job: Job, document_id: uuid.UUID) -> _Source | None:
+    """The document's source, and unless it is chunked already its original, shown extracting.
+
+    One transaction for every job, rather than one per read. The original is read first: from
+    S3 that is a network call, made before the transaction begins.
+    """
+    chunked = bool(job.payload.get("chunked"))
+    key = document_key(bot_id=job.bot_id, document_id=document_id)
+    async with context.sessionmaker() as session, session.begin():
+        data = None if chunked else await context.blobs.get(session, key=key)
+        source = await _read_source(session, document_id)
+        if source is None or chunked:
+            return source
+        await documents_service.set_stage(
+            session, document_id=document_id, stage=DocumentStage.EXTRACTING
+        )
+        if data is not None:
+            return replace(source, original=data)
+        # Documents indexed before originals were kept: their extracted text is what is left.
+        text = await session.scalar(select(Document.text).where(Document.id == document_id))
+    if not text:
+        raise ExtractionFailed("The original file is not available; upload it again.")
+    return replace(source, original=text.encode(), kind=DocumentKind.TEXT)
+
+
+async def _read_source(session: AsyncSession, document_id: uuid.UUID) -> _Source | None:
+    row = (
+        await session.execute(
+            select(Document.name, Document.content_type, Document.source_id, Bot.configuration)
+            .join(Bot, Bot.id == Document.bot_id)
+            .where(Document.id == document_id)
+        )
+    ).first()
     if row is None:
         return None
     configuration = BotConfiguration.model_validate(row.configuration)
@@ -200,30 +246,6 @@ async def _load_source(context: JobContext, document_id: uuid.UUID) -> _Source |
     if kind is DocumentKind.HTML and row.source_id is not None:
         kind = DocumentKind.WEB_PAGE  # a web page's main content, not its menus
     return _Source(row.name, kind, configuration)
-
-
-async def _extract(context: JobContext, job: Job, document_id: uuid.UUID, source: _Source) -> str:
-    await _set_stage(context, document_id, DocumentStage.EXTRACTING)
-    data, kind = await _original(context, job, document_id, source.kind)
-    # The wall-clock limit stays below the lease; whether the job is still ours is checked when
-    # the chunks are written (``record_chunking``).
-    return await extract_in_child(data, kind, context.limits)
-
-
-async def _original(
-    context: JobContext, job: Job, document_id: uuid.UUID, kind: DocumentKind
-) -> tuple[bytes, DocumentKind]:
-    key = document_key(bot_id=job.bot_id, document_id=document_id)
-    # No transaction is open during the call: the session begins one only for PostgreSQL's read.
-    async with context.sessionmaker() as session:
-        data = await context.blobs.get(session, key=key)
-        if data is not None:
-            return data, kind
-        # Documents indexed before originals were kept: their extracted text is what is left.
-        text = await session.scalar(select(Document.text).where(Document.id == document_id))
-    if not text:
-        raise ExtractionFailed("The original file is not available; upload it again.")
-    return text.encode(), DocumentKind.TEXT
 
 
 async def _chunk(
@@ -297,6 +319,8 @@ async def _upsert_chunks(
         if last_index >= 0 and not await context.renew_lease():
             raise LeaseLost
         await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
+        if len(batch) < context.batch_size:
+            break  # the last batch: asking for another would only find none
         last_index = batch[-1][1]
 
 

@@ -55,12 +55,18 @@ class Worker:
         agent: AgentClient,
         settings: Settings,
         worker_id: str | None = None,
+        extraction_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.agent = agent
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stop = asyncio.Event()
+        # Shared by the workers of one process (``run_worker``): the memory a process needs
+        # grows with the documents it extracts at once, not with the jobs waiting on the agent.
+        self.extraction_slots = extraction_slots or asyncio.Semaphore(
+            settings.worker_extraction_concurrency
+        )
         self._backoff = wait_exponential_jitter(
             initial=settings.worker_retry_initial_s,
             max=settings.worker_retry_max_s,
@@ -151,6 +157,7 @@ class Worker:
             renew_lease=lambda: self._continue(job),
             worker_id=self.worker_id,
             settings=self.settings,
+            extraction_slots=self.extraction_slots,
         )
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.worker_attempts_per_claim),
@@ -247,8 +254,9 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     sessionmaker = create_sessionmaker(engine)
     # The worker retries on its own terms; the client does not retry underneath it.
     agent = create_agent_client(settings, retry_attempts=1)
+    slots = asyncio.Semaphore(settings.worker_extraction_concurrency)
     workers = [
-        Worker(sessionmaker=sessionmaker, agent=agent, settings=settings)
+        Worker(sessionmaker=sessionmaker, agent=agent, settings=settings, extraction_slots=slots)
         for _ in range(settings.worker_concurrency)
     ]
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
