@@ -1,5 +1,6 @@
 """Engine, sessions and the declarative base; the engine lives in the app's lifespan."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -188,6 +189,15 @@ def _converts_results(type_: TypeEngine[Any]) -> bool:
         return True
 
 
+# What leaves a connection unusable: the server away, the socket lost, the client's protocol
+# out of step (a statement cut off half-way).
+_CONNECTION_BROKEN = (
+    *_UNREACHABLE,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 
 
@@ -233,9 +243,14 @@ class DriverStatement:
         began = time.perf_counter()
         try:
             return await driver.fetch(self.sql, *arguments)
-        except (*_UNREACHABLE, asyncpg.InterfaceError) as error:
+        except _CONNECTION_BROKEN as error:
             # The pool must not hand this connection out again.
             await connection.invalidate()
             raise DatabaseUnavailable from error
+        except asyncio.CancelledError:
+            # Cut off mid-statement, the connection's protocol is in an unknown state: close it
+            # now, so that its next use fails as a lost connection (503) rather than as a 500.
+            driver.terminate()
+            raise
         finally:
             record_duration("db", (time.perf_counter() - began) * 1000)
