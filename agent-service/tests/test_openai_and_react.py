@@ -128,6 +128,29 @@ async def test_streamed_openai_tokens_are_relayed_in_order(
     assert [name for name, _ in events[2:]] == ["citations", "done"]
     assert events[3][1]["usage"] == {"input_tokens": 40, "output_tokens": 6}
     assert sent(httpx_mock)[0]["stream"] is True
+    request = sent(httpx_mock)[0]
+    assert request["stream_options"] == {"include_usage": True}
+    assert (request["model"], request["temperature"]) == ("qwen3", 0.2)
+    assert [m["role"] for m in request["messages"]] == ["system", "user"]
+    assert "[1] The Pro plan costs 12 euros a month." in request["messages"][0]["content"]
+
+
+async def test_an_error_sent_inside_the_stream_ends_it_with_an_error_event(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str
+) -> None:
+    # Servers report a failure after the 200 as a chunk holding ``error`` (as OpenAI does).
+    failure = {"error": {"message": "model overloaded", "type": "server_error"}}
+    stream = stream_chunk({"content": "12 euros"}) + f"data: {json.dumps(failure)}\n\n"
+    httpx_mock.add_response(
+        url=COMPLETIONS, content=stream.encode(), headers={"content-type": "text/event-stream"}
+    )
+    body = {"namespace": namespace, "message": "How much is Pro?"}
+    async with client_with(**OPENAI) as client:
+        await _index(client, auth, namespace)
+        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    names = [block.split("\n")[0] for block in response.text.strip().split("\n\n")]
+    assert names == ["event: token", "event: error"]
+    assert '"error":"ProviderError"' in response.text
 
 
 async def test_react_agent_searches_calculates_and_cites(

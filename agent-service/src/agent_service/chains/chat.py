@@ -44,9 +44,11 @@ def _answer_path(
             runtime.retriever, request, top_k=top_k, clock=clock, stream=stream
         )
     model_name = request.config.model or runtime.chat_models.default_model()
+    temperature = request.config.temperature
     chat = LlmChat(
         retriever=runtime.retriever,
-        model=runtime.chat_models.get(model=model_name, temperature=request.config.temperature),
+        model=runtime.chat_models.get(model=model_name, temperature=temperature),
+        text_stream=runtime.chat_models.text_stream(model=model_name, temperature=temperature),
         model_name=model_name,
         top_k=top_k,
         max_steps=settings.react_max_steps,

@@ -2,17 +2,10 @@
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import (
-    AIMessage,
-    AIMessageChunk,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-)
-from langchain_core.messages.ai import UsageMetadata, add_usage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent_service.generation.answers import (
     AnswerClock,
@@ -25,6 +18,7 @@ from agent_service.generation.answers import (
     usage_of,
 )
 from agent_service.generation.extractive import EXTRACTIVE_MODEL, extract_answer, quote_lead
+from agent_service.generation.text_streams import StreamedText, TextStream
 from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.store import StoredMatch
 from chatsphere_contracts.v1 import ChatRequest, ChatRole, TokenUsage
@@ -159,38 +153,13 @@ class LlmChat:
 
     retriever: Retriever
     model: BaseChatModel
+    text_stream: TextStream
     model_name: str
     top_k: int
     max_steps: int
     stream: bool
     clock: AnswerClock
     default_prompt: str = DEFAULT_SYSTEM_PROMPT
-
-
-@dataclass(slots=True)
-class _Collected:
-    """A streamed answer's text and token counts, kept as the chunks come.
-
-    Adding the chunks up (``merged + chunk``) would build a new message per token and copy the
-    whole text so far each time: the cost of a token would grow with the answer.
-    """
-
-    pieces: list[str] = field(default_factory=list)
-    usage: UsageMetadata | None = None
-
-    def add(self, chunk: AIMessageChunk) -> str:
-        """Keep ``chunk``; its text."""
-        if chunk.usage_metadata:
-            # Summed as LangChain sums chunks: some providers report usage in pieces.
-            self.usage = add_usage(self.usage, chunk.usage_metadata)
-        text = chunk.text
-        if text:
-            self.pieces.append(text)
-        return text
-
-    def message(self) -> AIMessage:
-        """The whole answer as one message."""
-        return AIMessage(content="".join(self.pieces), usage_metadata=self.usage)
 
 
 async def standalone_question(chat: "LlmChat", request: ChatRequest) -> str | None:
@@ -228,11 +197,10 @@ async def llm_answer_stream(chat: LlmChat, request: ChatRequest) -> AnswerStream
     messages = rag_messages(request, passages, default_prompt=chat.default_prompt)
     total: AIMessage | None = None
     if chat.stream:
-        collected = _Collected()
-        async for chunk in chat.model.astream(messages):
-            if text := collected.add(chunk):
-                yield text
-        total = collected.message()
+        streamed = StreamedText()
+        async for text in chat.text_stream(messages, streamed):
+            yield text
+        total = streamed.message()
     else:
         total = await chat.model.ainvoke(messages)
         if total.text:

@@ -1,13 +1,21 @@
 """LangChain chat models for the configured provider, built from a bot's configuration."""
 
+from typing import Any, cast
+
 import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_google_genai import ChatGoogleGenerativeAI
 from langchain_openai import ChatOpenAI
+from openai import AsyncOpenAI
 from pydantic import SecretStr
 
 from agent_service.config import ChatProviderKind, Settings
 from agent_service.gemini_transport import gemini_client_args
+from agent_service.generation.text_streams import (
+    OpenAITextStream,
+    TextStream,
+    langchain_text_stream,
+)
 from agent_service.observability.instrumentation import LlmMetricsCallback
 
 __all__ = ["ChatModelFactory"]
@@ -30,6 +38,7 @@ class ChatModelFactory:
         # One HTTP client for the OpenAI-compatible upstream, shared by every model and closed
         # at shutdown (the SDK would otherwise make one per model).
         self._openai_http: httpx.AsyncClient | None = None
+        self._openai: AsyncOpenAI | None = None
         if settings.chat_provider is ChatProviderKind.OPENAI:
             # Every answer being streamed holds one connection for its whole length: httpx's
             # default pool (100) would make the next streams wait for a whole answer.
@@ -39,6 +48,14 @@ class ChatModelFactory:
                 limits=httpx.Limits(
                     max_connections=connections, max_keepalive_connections=connections
                 ),
+            )
+            self._openai = AsyncOpenAI(
+                base_url=settings.openai_base_url,
+                api_key=_openai_key(settings),
+                # The SDK types its client as its own httpx fork's; it uses only the interface
+                # httpx's client shares, and LangChain hands it this same client.
+                http_client=cast(Any, self._openai_http),
+                max_retries=settings.provider_max_retries,
             )
 
     async def aclose(self) -> None:
@@ -54,14 +71,25 @@ class ChatModelFactory:
 
     def get(self, *, model: str | None, temperature: float | None) -> BaseChatModel:
         """The chat model for this bot's model name and temperature."""
-        key = (model or self.default_model(), DEFAULT_TEMPERATURE)
-        if temperature is not None:
-            key = (key[0], temperature)
+        key = _key(model or self.default_model(), temperature)
         if key not in self._models:
             if len(self._models) >= _CACHE_SIZE:
                 self._models.pop(next(iter(self._models)))
             self._models[key] = self._build(*key)
         return self._models[key]
+
+    def text_stream(self, *, model: str | None, temperature: float | None) -> TextStream:
+        """How to stream an answer's text from this model: an OpenAI-compatible server's events
+        are read directly, other providers stream through their LangChain model."""
+        if self._openai is None:
+            return langchain_text_stream(self.get(model=model, temperature=temperature))
+        name, temperature_used = _key(model or self.default_model(), temperature)
+        return OpenAITextStream(
+            self._openai,
+            model=name,
+            temperature=temperature_used,
+            provider=self._settings.chat_provider.value,
+        )
 
     def _build(self, model: str, temperature: float) -> BaseChatModel:
         settings = self._settings
@@ -82,11 +110,20 @@ class ChatModelFactory:
         return ChatOpenAI(
             model_name=model,
             openai_api_base=settings.openai_base_url,
-            # Local servers (Ollama, vLLM) take any key; the client insists on one.
-            openai_api_key=settings.openai_api_key or SecretStr("not-needed"),
+            openai_api_key=SecretStr(_openai_key(settings)),
             temperature=temperature,
             http_async_client=self._openai_http,
             max_retries=settings.provider_max_retries,
             stream_usage=True,
             callbacks=[self._metrics],
         )
+
+
+def _key(model: str, temperature: float | None) -> tuple[str, float]:
+    return model, DEFAULT_TEMPERATURE if temperature is None else temperature
+
+
+def _openai_key(settings: Settings) -> str:
+    # Local servers (Ollama, vLLM) take any key; the client insists on one.
+    key = settings.openai_api_key
+    return key.get_secret_value() if key is not None else "not-needed"

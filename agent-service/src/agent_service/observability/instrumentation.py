@@ -12,12 +12,18 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, LLMResult
 
 from agent_service.ingestion.embedders import Embedder, Matrix
 from agent_service.observability.metrics import EMBEDDING_DURATION, LLM_DURATION, LLM_TOKENS
 
-__all__ = ["InstrumentedEmbedder", "LlmMetricsCallback", "instrument_embedder"]
+__all__ = [
+    "InstrumentedEmbedder",
+    "LlmMetricsCallback",
+    "instrument_embedder",
+    "record_generation",
+]
 
 
 class InstrumentedEmbedder:
@@ -81,9 +87,7 @@ class LlmMetricsCallback(BaseCallbackHandler):
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         """Record the duration and the tokens in and out."""
         self._observe_duration(run_id)
-        input_tokens, output_tokens = _token_counts(response)
-        LLM_TOKENS.labels(provider=self.provider, direction="input").inc(input_tokens)
-        LLM_TOKENS.labels(provider=self.provider, direction="output").inc(output_tokens)
+        _count_tokens(self.provider, *_token_counts(response))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         """A failed generation still took time."""
@@ -93,6 +97,18 @@ class LlmMetricsCallback(BaseCallbackHandler):
         started = self._started.pop(run_id, None)
         if started is not None:
             LLM_DURATION.labels(provider=self.provider).observe(time.perf_counter() - started)
+
+
+def record_generation(provider: str, seconds: float, usage: UsageMetadata | None) -> None:
+    """One generation read without LangChain: its duration and the tokens it reported."""
+    LLM_DURATION.labels(provider=provider).observe(seconds)
+    if usage:
+        _count_tokens(provider, usage["input_tokens"], usage["output_tokens"])
+
+
+def _count_tokens(provider: str, input_tokens: int, output_tokens: int) -> None:
+    LLM_TOKENS.labels(provider=provider, direction="input").inc(input_tokens)
+    LLM_TOKENS.labels(provider=provider, direction="output").inc(output_tokens)
 
 
 def _token_counts(response: LLMResult) -> tuple[int, int]:
