@@ -95,7 +95,9 @@ def client_with(agent_settings: Settings) -> ClientFactory:
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
         settings = Settings.model_validate({**agent_settings.model_dump(), **overrides})
-        async with started_client(create_app(settings), base_url="http://agent.test") as client:
+        # httpx's own transport, which pytest-httpx answers for (the app's default is aiohttp's).
+        app = create_app(settings, model_transport=httpx.AsyncHTTPTransport())
+        async with started_client(app, base_url="http://agent.test") as client:
             yield client
 
     return start

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
@@ -28,8 +29,11 @@ __all__ = ["create_app"]
 _log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the vector database pool is opened when it starts."""
+def create_app(
+    settings: Settings | None = None, *, model_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the app; the vector database pool is opened when it starts. ``model_transport``
+    replaces the connection pool to an OpenAI-compatible model (tests answer through it)."""
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json_output=settings.log_json)
     tracer_provider: TracerProvider | None = None
@@ -42,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Pinecone needs no database; pgvector (the default) does.
             needs_pool = settings.vector_store is VectorStoreKind.PGVECTOR or settings.database_url
             app.state.pool = await open_vector_pool(settings, embedder) if needs_pool else None
-            app.state.runtime = build_runtime(settings, embedder, app.state.pool)
+            app.state.runtime = build_runtime(
+                settings, embedder, app.state.pool, model_transport=model_transport
+            )
             _log.info("agent_started", environment=settings.environment.value)
             try:
                 assert mcp_sessions is not None  # noqa: S101 - set below, before the app starts

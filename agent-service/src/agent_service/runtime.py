@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import asyncpg
+import httpx
 
 from agent_service.config import EMBEDDER_MIN_SIMILARITY, EmbedderKind, Settings, VectorStoreKind
 from agent_service.database import create_pool
@@ -76,9 +77,14 @@ async def open_vector_pool(settings: Settings, embedder: Embedder) -> asyncpg.Po
 
 
 def build_runtime(
-    settings: Settings, embedder: Embedder, pool: asyncpg.Pool | None
+    settings: Settings,
+    embedder: Embedder,
+    pool: asyncpg.Pool | None,
+    *,
+    model_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AgentRuntime:
-    """Wire the store and retriever around the embedder."""
+    """Wire the store and retriever around the embedder; ``model_transport`` replaces the
+    connection pool to an OpenAI-compatible model (tests answer through it)."""
     store = _build_store(settings, embedder, pool)
     retriever = Retriever(
         embedder=embedder,
@@ -94,7 +100,7 @@ def build_runtime(
         embedder=embedder,
         store=store,
         retriever=retriever,
-        chat_models=ChatModelFactory(settings),
+        chat_models=ChatModelFactory(settings, transport=model_transport),
     )
 
 
