@@ -8,17 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.botkeys.dependencies import BotKeyCaller
 from core_service.botkeys.service import MAX_KEYS_PER_BOT
-from core_service.models import Base
 from testsupport.core_content import create_bot
+from testsupport.core_schema import model_differences
 from testsupport.core_users import SignedUpUser, signup
 
 SHOP = "https://shop.example"
@@ -252,13 +249,6 @@ async def test_keys_of_another_users_bot_are_404(core_client: httpx.AsyncClient)
     assert [a.status_code for a in answers] == [404] * 6
 
 
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    tables = ("bot_keys", "bot_identity_secrets", "conversations")
-    return [d for d in compare_metadata(context, Base.metadata) if any(t in str(d) for t in tables)]
-
-
 async def test_the_key_tables_match_their_models(core_db: AsyncEngine) -> None:
-    async with core_db.connect() as connection:
-        differences = await connection.run_sync(_differences)
-    assert differences == []
+    tables = ("bot_keys", "bot_identity_secrets", "conversations")
+    assert await model_differences(core_db, *tables) == []

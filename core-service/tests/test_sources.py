@@ -7,17 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from fastapi import FastAPI
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
-from core_service.models import Base
 from testsupport.agent_inprocess import AgentHarness, count_vectors
 from testsupport.core_content import create_bot, drain, make_pdf, make_worker, upload
+from testsupport.core_schema import model_differences
 from testsupport.core_users import SignedUpUser, signup
 from testsupport.website import Page, Website, html_page, recording_listener, website
 
@@ -435,18 +433,8 @@ async def test_a_big_crawl_does_not_starve_another_users_document(
     await drain(worker)
 
 
-def _source_differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    watched = ("sources", "source_pages", "documents")
-    return [
-        d for d in compare_metadata(context, Base.metadata) if any(w in str(d) for w in watched)
-    ]
-
-
 async def test_the_migration_matches_the_models(core_db: AsyncEngine) -> None:
-    async with core_db.connect() as connection:
-        differences = await connection.run_sync(_source_differences)
-    assert differences == []
+    assert await model_differences(core_db, "sources", "source_pages", "documents") == []
 
 
 async def test_a_sync_past_its_time_limit_stops_with_a_reason(
