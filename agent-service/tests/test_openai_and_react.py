@@ -80,6 +80,20 @@ async def _index(client: httpx.AsyncClient, auth: dict[str, str], namespace: str
     assert (await client.post("/v1/index/upsert", json=body, headers=auth)).status_code == 200
 
 
+async def _ask_streamed(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str], namespace: str, model_sends: str
+) -> httpx.Response:
+    """The agent's stream for a question, the model answering with ``model_sends``."""
+    httpx_mock.add_response(
+        url=COMPLETIONS, content=model_sends.encode(), headers={"content-type": "text/event-stream"}
+    )
+    body = {"namespace": namespace, "message": "How much is Pro?"}
+    async with client_with(**OPENAI) as client:
+        await _index(client, auth, namespace)
+        response: httpx.Response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    return response
+
+
 def sent(httpx_mock: HTTPXMock) -> list[dict[str, Any]]:
     return [json.loads(request.content) for request in httpx_mock.get_requests(url=COMPLETIONS)]
 
@@ -113,13 +127,7 @@ async def test_streamed_openai_tokens_are_relayed_in_order(
         + usage_chunk(40, 6)
         + "data: [DONE]\n\n"
     )
-    httpx_mock.add_response(
-        url=COMPLETIONS, content=stream.encode(), headers={"content-type": "text/event-stream"}
-    )
-    body = {"namespace": namespace, "message": "How much is Pro?"}
-    async with client_with(**OPENAI) as client:
-        await _index(client, auth, namespace)
-        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    response = await _ask_streamed(client_with, httpx_mock, auth, namespace, model_sends=stream)
     events = [
         (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("data: ", 1)[1]))
         for block in response.text.strip().split("\n\n")
@@ -141,13 +149,7 @@ async def test_an_error_sent_inside_the_stream_ends_it_with_an_error_event(
     # Servers report a failure after the 200 as a chunk holding ``error`` (as OpenAI does).
     failure = {"error": {"message": "model overloaded", "type": "server_error"}}
     stream = stream_chunk({"content": "12 euros"}) + f"data: {json.dumps(failure)}\n\n"
-    httpx_mock.add_response(
-        url=COMPLETIONS, content=stream.encode(), headers={"content-type": "text/event-stream"}
-    )
-    body = {"namespace": namespace, "message": "How much is Pro?"}
-    async with client_with(**OPENAI) as client:
-        await _index(client, auth, namespace)
-        response = await client.post("/v1/chat/stream", json=body, headers=auth)
+    response = await _ask_streamed(client_with, httpx_mock, auth, namespace, model_sends=stream)
     names = [block.split("\n")[0] for block in response.text.strip().split("\n\n")]
     assert names == ["event: token", "event: error"]
     assert '"error":"ProviderError"' in response.text
