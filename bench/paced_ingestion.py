@@ -142,7 +142,23 @@ def _cpu_by_process(platform: Platform, postmaster: int) -> dict[str, float]:
         "agent": platform.agent.process.pid,
         "postgres": postmaster,
     }
-    return {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: _cpu_seconds(pid) for name, pid in pids.items()} | _backend_cpu(postmaster)
+
+
+def _backend_cpu(postmaster: int) -> dict[str, float]:
+    """CPU of the live PostgreSQL backends by database: which service's statements cost it.
+
+    The services' pools keep their connections, so the backends live through a run.
+    """
+    spent = {"postgres_core": 0.0, "postgres_agent": 0.0}
+    for backend in psutil.Process(postmaster).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            title = " ".join(backend.cmdline())
+            times = backend.cpu_times()
+            for database in ("core", "agent"):
+                if f" bench_{database} " in title:
+                    spent[f"postgres_{database}"] += times.user + times.system
+    return spent
 
 
 def _run(platform: Platform, stub: EmbeddingStub, dsn: str, texts: list[str]) -> dict[str, float]:
@@ -192,6 +208,11 @@ def main() -> None:
             ratio = round(run["documents_per_s"] / ideal, 3)
             results[str(concurrency)] = {**run, "ideal_per_s": round(ideal, 2), "ratio": ratio}
             cpu = [run[f"cpu_ms_per_document_{name}"] for name in _PROCESSES]
+            print(
+                f"concurrency {concurrency}: PostgreSQL CPU ms/doc in core's database "
+                f"{run['cpu_ms_per_document_postgres_core']}, "
+                f"in the agent's {run['cpu_ms_per_document_postgres_agent']}"
+            )
             rows.append(
                 [concurrency, run["upload_seconds"], run["seconds"], run["documents_per_s"]]
                 + [round(ideal, 2), ratio, run["calls_per_document"], run["most_calls_in_flight"]]
