@@ -12,6 +12,7 @@ BENCHMARKS = (
     "ingestion",
     "paced_ingestion",
     "fairness",
+    "source_memory",
     "retrieval_scale",
     "vector_tenants",
     "retrieval_quality",

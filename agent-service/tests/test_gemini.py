@@ -81,6 +81,32 @@ async def test_a_large_request_sends_its_batches_together_within_the_bound(
     assert [round(vectors[255][i] - float(expected[1][i]), 4) for i in range(5)] == [0.0] * 5
 
 
+async def test_the_batch_bound_is_per_request_so_requests_reach_the_embedder_together(
+    client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
+) -> None:
+    in_flight, most = 0, 0
+
+    async def slow_batch(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return batch_embed(request)
+
+    httpx_mock.add_callback(slow_batch, url=EMBED_URL, is_reusable=True)
+    async with client_with(**GEMINI, embedding_concurrency=1) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/embeddings", json={"texts": [f"text {n}"]}, headers=auth)
+                for n in range(4)
+            )
+        )
+    assert [answer.status_code for answer in answers] == [200] * 4
+    # Four documents of one batch each: the bound of 1 is each one's, not the process's.
+    assert most == 4
+
+
 async def test_a_configured_base_url_receives_the_calls(
     client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
 ) -> None:

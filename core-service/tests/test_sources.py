@@ -2,6 +2,7 @@
 pages, removal of vanished pages, and every bad site ending in a clear state with a reason."""
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core_service.config import Settings
 from core_service.main import create_app
+from core_service.sources.fetching import PageToFetch, fetch_pages
+from core_service.webfetch import fetcher_from_settings
 from testsupport.agent_inprocess import AgentHarness, count_vectors
 from testsupport.core_content import create_bot, drain, make_pdf, make_worker, upload
 from testsupport.core_schema import model_differences
@@ -453,3 +456,36 @@ async def test_a_sync_past_its_time_limit_stops_with_a_reason(
     assert "time limit" in state["error"]
     assert (state["pages_found"], state["pages_failed"]) == (1, 1)
     assert site.paths_requested() == ["/robots.txt"]
+
+
+async def test_a_batch_hands_over_its_first_page_before_fetching_the_rest(
+    core_settings: Settings, site: Website
+) -> None:
+    for n in range(8):
+        site.pages[f"/p{n}"] = html_page(f"Page {n}", f"Text of page {n}.")
+    settings = core_settings.model_copy(update={"fetch_allowed_networks": "127.0.0.1/32"})
+    pages = [
+        PageToFetch(
+            site.url(f"/p{n}"),
+            1,
+            has_document=False,
+            etag=None,
+            last_modified=None,
+            content_hash=None,
+        )
+        for n in range(8)
+    ]
+    requested_at_first: int | None = None
+    bodies = []
+    async with fetcher_from_settings(settings) as fetcher:
+        outcomes = fetch_pages(fetcher, pages, concurrency=2, follow_links=False)
+        async with aclosing(outcomes):
+            async for outcome in outcomes:
+                if requested_at_first is None:
+                    requested_at_first = len(site.paths_requested())
+                bodies.append(outcome.content)
+    # A sync job holds the pages it fetched until it records them: with the batch fetched
+    # whole first, every job of a worker held eight pages at once.
+    assert requested_at_first is not None
+    assert requested_at_first <= 2
+    assert [html_page(f"Page {n}", f"Text of page {n}.").body for n in range(8)] == bodies

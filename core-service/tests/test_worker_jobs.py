@@ -4,7 +4,7 @@ import asyncio
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from core_service.config import Settings
@@ -107,6 +107,43 @@ async def test_a_stop_asked_after_the_last_batch_lets_the_job_finish(
     await worker.process(job)
     path = f"/api/v1/bots/{bot['id']}/documents/{document['id']}"
     assert (await content_client.get(path, headers=user.headers)).json()["status"] == "ready"
+
+
+async def test_a_one_batch_document_is_indexed_in_three_transactions_without_a_read_back(
+    content_client: httpx.AsyncClient,
+    content_app: FastAPI,
+    core_settings: Settings,
+    agent: AgentHarness,
+) -> None:
+    user = await signup(content_client)
+    bot = await create_bot(content_client, user)
+    await upload(content_client, user, bot["id"], "a.txt", b"Comets have tails. " * 40)
+    worker = make_worker(content_app, core_settings, worker_id="counted")
+    job = await worker.claim()
+    assert job is not None
+    engine: AsyncEngine = content_app.state.sessionmaker.kw["bind"]
+    statements: list[str] = []
+    commits: list[None] = []
+
+    def executed(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    def committed(_conn: object) -> None:
+        commits.append(None)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", executed)
+    event.listen(engine.sync_engine, "commit", committed)
+    try:
+        await worker.process(job)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", executed)
+        event.remove(engine.sync_engine, "commit", committed)
+
+    # Open the document, write its passages, mark it ready: the passages just written are sent
+    # as they are, and a short text's ``chunking`` stage gets no transaction of its own.
+    assert len(commits) == 3
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM chunks" in s]
+    assert await count_vectors(agent.database_url, namespace=f"bot-{bot['id']}") == (1, 1)
 
 
 async def test_a_job_waits_for_an_extraction_slot_before_reading_its_document(

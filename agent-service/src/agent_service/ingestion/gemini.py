@@ -39,9 +39,7 @@ class GeminiEmbedder:
             base_url=base_url,
             client_args=gemini_client_args(),
         )
-        # Batches wait on the network, not on us: a large document's batches go out together,
-        # bounded so that one document does not take the provider's whole rate allowance.
-        self._concurrency = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._model = model
         self._dimensions = dimensions
         self._policy = policy
@@ -63,12 +61,17 @@ class GeminiEmbedder:
             list(texts[start : start + self._batch_size])
             for start in range(0, len(texts), self._batch_size)
         ]
-        answers = await asyncio.gather(*(self._bounded_batch(batch) for batch in batches))
+        # Batches wait on the network, not on us: a large document's batches go out together,
+        # bounded so that one document does not take the provider's whole rate allowance. The
+        # bound is per request: shared by the process, it held every other document's batches
+        # behind it, and the worker's jobs in flight no longer reached the embedder at once.
+        slots = asyncio.Semaphore(self._concurrency)
+        answers = await asyncio.gather(*(self._bounded_batch(slots, batch) for batch in batches))
         rows = [row for answer in answers for row in answer]
         return _normalised(rows, self._dimensions)
 
-    async def _bounded_batch(self, batch: list[str]) -> list[list[float]]:
-        async with self._concurrency:
+    async def _bounded_batch(self, slots: asyncio.Semaphore, batch: list[str]) -> list[list[float]]:
+        async with slots:
             return await self._policy.call(partial(self._embed_batch, batch))
 
     async def embed_query(self, text: str) -> Matrix:

@@ -7,7 +7,9 @@ document and its ingestion job in the caller's one transaction, and the worker d
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +27,8 @@ from core_service.usage.service import UsageMetric, consume, release
 from core_service.users.models import User
 
 __all__ = [
+    "ReplacedChunks",
+    "StoredChunk",
     "accept_document",
     "accept_page",
     "delete_document",
@@ -203,10 +207,26 @@ async def mark_failed(session: AsyncSession, *, document_id: uuid.UUID, reason: 
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """What indexing sends of a stored passage."""
+
+    vector_id: str
+    index: int
+    content: str
+
+
+class ReplacedChunks(NamedTuple):
+    """The vector ids of the passages replaced, and the passages written in their place."""
+
+    stale: list[str]
+    written: list[StoredChunk]
+
+
 async def replace_chunks(
     session: AsyncSession, *, document_id: uuid.UUID, text: str, chunks: list[TextChunk]
-) -> list[str] | None:
-    """Store the new text and passages; the vector ids of the passages they replace.
+) -> ReplacedChunks | None:
+    """Store the new text and passages; the passages they replace and the ones written.
 
     None when the document no longer exists. The document row is locked first, as a reindex
     request does, so the two never wait for each other in opposite orders.
@@ -226,7 +246,11 @@ async def replace_chunks(
     rows = [_chunk_row(document_id, chunk) for chunk in chunks]
     if rows:
         await session.execute(insert(Chunk), rows)
-    return stale
+    written = [
+        StoredChunk(str(row["vector_id"]), chunk.index, chunk.content)
+        for row, chunk in zip(rows, chunks, strict=True)
+    ]
+    return ReplacedChunks(stale, written)
 
 
 def _chunk_row(document_id: uuid.UUID, chunk: TextChunk) -> dict[str, object]:

@@ -3,7 +3,8 @@ an outcome with a reason; nothing here writes to the database."""
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -150,15 +151,27 @@ async def _read_one_sitemap(fetcher: SafeFetcher, url: str, max_urls: int) -> Si
 
 async def fetch_pages(
     fetcher: SafeFetcher, pages: Sequence[PageToFetch], *, concurrency: int, follow_links: bool
-) -> list[PageOutcome]:
-    """Each page's outcome, at most ``concurrency`` requests at once (all pages are one site)."""
-    gate = asyncio.Semaphore(concurrency)
+) -> AsyncGenerator[PageOutcome]:
+    """Each page's outcome in the pages' order, at most ``concurrency`` requests at once (all
+    pages are one site). Close it (``contextlib.aclosing``) to stop the requests left.
 
-    async def one(page: PageToFetch) -> PageOutcome:
-        async with gate:
-            return await _fetch_page(fetcher, page, follow_links=follow_links)
-
-    return list(await asyncio.gather(*(one(page) for page in pages)))
+    An outcome is handed over before later pages are fetched: holding a whole batch of pages
+    (up to the fetch size limit each) in every sync job at once is what made a worker's memory
+    grow with its jobs; now each job holds at most ``concurrency`` pages and the one it records.
+    """
+    fetching: deque[asyncio.Task[PageOutcome]] = deque()
+    try:
+        for page in pages:
+            if len(fetching) == concurrency:
+                yield await fetching.popleft()
+            fetch = _fetch_page(fetcher, page, follow_links=follow_links)
+            fetching.append(asyncio.create_task(fetch))
+        while fetching:
+            yield await fetching.popleft()
+    finally:
+        for task in fetching:
+            task.cancel()
+        await asyncio.gather(*fetching, return_exceptions=True)
 
 
 def _conditional_headers(page: PageToFetch) -> dict[str, str]:

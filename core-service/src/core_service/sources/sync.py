@@ -10,6 +10,7 @@ No fetch is made while a database transaction is open.
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -204,16 +205,19 @@ async def _go_on(context: SyncContext, job: Job, source_id: uuid.UUID, snapshot:
     if batch:
         follow = snapshot.spec.kind == SourceKind.CRAWL
         async with fetcher_from_settings(context.settings) as fetcher:
-            outcomes = await fetch_pages(
+            outcomes = fetch_pages(
                 fetcher,
                 [page for _, page in batch],
                 concurrency=context.settings.sources_host_concurrency,
                 follow_links=follow,
             )
-        for (page_id, page), outcome in zip(batch, outcomes, strict=True):
-            if not await context.renew_lease():
-                raise SyncSuperseded
-            await _record(context, snapshot, source_id, page_id, page, outcome)
+            async with aclosing(outcomes):
+                pages = iter(batch)
+                async for outcome in outcomes:
+                    page_id, page = next(pages)
+                    if not await context.renew_lease():
+                        raise SyncSuperseded
+                    await _record(context, snapshot, source_id, page_id, page, outcome)
     async with context.sessionmaker() as session, session.begin():
         remaining = await _queued_count(session, source_id, snapshot.generation)
         if remaining:

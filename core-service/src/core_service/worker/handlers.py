@@ -27,6 +27,7 @@ from core_service.documents.chunking import TextChunk, split_text
 from core_service.documents.extraction import ExtractionFailed
 from core_service.documents.kinds import DocumentKind
 from core_service.documents.models import Chunk, Document, DocumentStage
+from core_service.documents.service import ReplacedChunks, StoredChunk
 from core_service.evaluations import service as evaluations_service
 from core_service.evaluations.schemas import QuestionResult
 from core_service.jobs import service as jobs_service
@@ -40,6 +41,9 @@ from core_service.worker.extraction import SandboxLimits, extract_in_child
 __all__ = ["JobContext", "LeaseLost", "handle_job"]
 
 RenewLease = Callable[[], Awaitable[bool]]
+# Below this many characters a text is split faster than anyone polling the document would see
+# a ``chunking`` stage, so the stage is not written in a transaction of its own.
+_CHUNKING_STAGE_SHOWN_FROM_CHARS = 200_000
 
 
 class LeaseLost(Exception):
@@ -174,17 +178,26 @@ async def _index_document(context: JobContext, job: Job, document_id: uuid.UUID)
         prepared = await _prepare(context, job, namespace, document_id)
     if prepared is None:
         return
-    name, stale = prepared
-    await _upsert_chunks(context, namespace, document_id, name)
-    await _delete_stale(context, namespace, stale)
+    await _upsert_chunks(context, namespace, document_id, prepared.name, prepared.first_batch)
+    await _delete_stale(context, namespace, prepared.stale)
     await _mark_ready(context, job, namespace, document_id)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A document ready to index: its name, the vectors to delete once it is indexed, and the
+    first batch of its passages when this job has just written them (None: read them back)."""
+
+    name: str
+    stale: list[str]
+    first_batch: list[StoredChunk] | None = None
 
 
 async def _prepare(
     context: JobContext, job: Job, namespace: str, document_id: uuid.UUID
-) -> tuple[str, list[str]] | None:
-    """Extract and chunk, unless done already: the document's name and the vectors to delete
-    once it is indexed; None when the job ended here (the document is gone or unreadable)."""
+) -> _Prepared | None:
+    """Extract and chunk, unless done already; None when the job ended here (the document is
+    gone or unreadable)."""
     try:
         source = await _open_document(context, job, document_id)
         if source is None:
@@ -192,18 +205,19 @@ async def _prepare(
             return None
         # A retry after the chunks were written (say, the agent was down) only indexes again.
         if source.original is None:
-            return source.name, _inherited_stale(job)
+            return _Prepared(source.name, _inherited_stale(job))
         # The wall-clock limit stays below the lease; whether the job is still ours is checked
         # when the chunks are written (``record_chunking``).
         text = await extract_in_child(source.original, source.kind, context.limits)
     except ExtractionFailed as failure:
         await _fail_document(context, job, namespace, document_id, failure.reason)
         return None
-    stale = await _chunk(context, job, document_id, text, source.configuration)
-    if stale is None:
+    replaced = await _chunk(context, job, document_id, text, source.configuration)
+    if replaced is None:
         await _forget_deleted(context, job, namespace, document_id)
         return None
-    return source.name, stale
+    stale, written = replaced
+    return _Prepared(source.name, stale, written[: context.batch_size])
 
 
 async def _open_document(context: JobContext, job: Job, document_id: uuid.UUID) -> _Source | None:
@@ -254,9 +268,11 @@ async def _chunk(
     document_id: uuid.UUID,
     text: str,
     configuration: BotConfiguration,
-) -> list[str] | None:
-    """Split and store the passages; the vectors to delete once they are indexed (None: gone)."""
-    await _set_stage(context, document_id, DocumentStage.CHUNKING)
+) -> ReplacedChunks | None:
+    """Split and store the passages: the vectors to delete once they are indexed, and the
+    passages written (None: the document is gone)."""
+    if len(text) >= _CHUNKING_STAGE_SHOWN_FROM_CHARS:
+        await _set_stage(context, document_id, DocumentStage.CHUNKING)
     chunks = await asyncio.to_thread(
         split_text,
         text,
@@ -274,13 +290,13 @@ async def _replace_chunks(
     document_id: uuid.UUID,
     text: str,
     chunks: list[TextChunk],
-) -> list[str] | None:
+) -> ReplacedChunks | None:
     replaced = await documents_service.replace_chunks(
         session, document_id=document_id, text=text, chunks=chunks
     )
     if replaced is None:
         return None
-    stale = list(dict.fromkeys([*_inherited_stale(job), *replaced]))
+    stale = list(dict.fromkeys([*_inherited_stale(job), *replaced.stale]))
     # In the same transaction: a reindex that supersedes this job from now on inherits them.
     if not await jobs_service.record_chunking(
         session, job_id=job.id, worker_id=context.worker_id, stale_vector_ids=stale
@@ -288,7 +304,7 @@ async def _replace_chunks(
         raise LeaseLost
     # A retry within this claim reuses the job as claimed: keep it in step with the row.
     job.payload = {"stale_vector_ids": stale, "chunked": True}
-    return stale
+    return ReplacedChunks(stale, replaced.written)
 
 
 def _inherited_stale(job: Job) -> list[str]:
@@ -297,7 +313,7 @@ def _inherited_stale(job: Job) -> list[str]:
 
 async def _chunk_batch(
     context: JobContext, document_id: uuid.UUID, *, after: int
-) -> list[tuple[str, int, str]]:
+) -> list[StoredChunk]:
     """The next batch of a document's chunks, in order: a large document never sits in memory."""
     async with context.sessionmaker() as session:
         rows = await session.execute(
@@ -306,22 +322,30 @@ async def _chunk_batch(
             .order_by(Chunk.index)
             .limit(context.batch_size)
         )
-        return [(vector_id, index, content) for vector_id, index, content in rows]
+        return [StoredChunk(vector_id, index, content) for vector_id, index, content in rows]
 
 
 async def _upsert_chunks(
-    context: JobContext, namespace: str, document_id: uuid.UUID, name: str
+    context: JobContext,
+    namespace: str,
+    document_id: uuid.UUID,
+    name: str,
+    first_batch: list[StoredChunk] | None,
 ) -> None:
-    last_index = -1
-    while batch := await _chunk_batch(context, document_id, after=last_index):
-        # Between batches only: a stop asked after the last one lets the job finish, rather
-        # than handing a fully indexed document to another worker to index again.
-        if last_index >= 0 and not await context.renew_lease():
-            raise LeaseLost
+    # The passages this job has just written need not be read back: one statement fewer
+    # for every document, and the only one for most.
+    batch = first_batch
+    if batch is None:
+        batch = await _chunk_batch(context, document_id, after=-1)
+    while batch:
         await context.agent.upsert(_upsert_request(namespace, document_id, name, batch))
         if len(batch) < context.batch_size:
             break  # the last batch: asking for another would only find none
-        last_index = batch[-1][1]
+        batch = await _chunk_batch(context, document_id, after=batch[-1].index)
+        # Between batches only: a stop asked after the last one lets the job finish, rather
+        # than handing a fully indexed document to another worker to index again.
+        if batch and not await context.renew_lease():
+            raise LeaseLost
 
 
 async def _delete_stale(context: JobContext, namespace: str, stale: list[str]) -> None:
@@ -331,18 +355,18 @@ async def _delete_stale(context: JobContext, namespace: str, stale: list[str]) -
 
 
 def _upsert_request(
-    namespace: str, document_id: uuid.UUID, name: str, rows: Sequence[tuple[str, int, str]]
+    namespace: str, document_id: uuid.UUID, name: str, rows: Sequence[StoredChunk]
 ) -> UpsertRequest:
     return UpsertRequest(
         namespace=namespace,
         chunks=[
             IndexChunk(
-                id=vector_id,
+                id=row.vector_id,
                 document_id=str(document_id),
-                text=content,
-                metadata={"document_name": name, "chunk_index": index},
+                text=row.content,
+                metadata={"document_name": name, "chunk_index": row.index},
             )
-            for vector_id, index, content in rows
+            for row in rows
         ],
     )
 
