@@ -8,7 +8,7 @@ from typing import Annotated, Any, Self
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, Select, event, make_url
+from sqlalchemy import Connection, MetaData, PoolProxiedConnection, Select, event, make_url
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeEngine
+from sqlalchemy.util import greenlet_spawn
 
 from chatsphere_kit.server_timing import record_duration
 from core_service.config import Settings
@@ -234,18 +235,41 @@ class DriverStatement:
 
     async def fetch(self, session: AsyncSession, values: Mapping[str, Any]) -> list[asyncpg.Record]:
         """The rows, keyed by the statement's column labels."""
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
+        arguments = [values[name] for name in self.parameters]
+        if session.in_transaction():
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            try:
+                return await self._run(raw, arguments)
+            except DatabaseUnavailable:
+                # The pool must not hand this connection out again, nor the session use it.
+                await connection.invalidate()
+                raise
+        # Nothing of the session's own to see yet: a connection checked out of the pool for
+        # this statement alone costs a fraction of beginning the session's transaction, and a
+        # request that only reads this way never begins one (BENCHMARKS.md, the two guards).
+        # Returned before the session takes its own, so a request holds one at a time.
+        engine = session.bind
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError("the session is not bound to an engine")
+        raw = await engine.raw_connection()
+        try:
+            return await self._run(raw, arguments)
+        except DatabaseUnavailable as error:
+            raw.invalidate(error.__cause__)  # the pool must not hand this connection out again
+            raise
+        finally:
+            # Checking in may close the connection (pool overflow), which awaits the driver.
+            await greenlet_spawn(raw.close)
+
+    async def _run(self, raw: PoolProxiedConnection, arguments: list[Any]) -> list[asyncpg.Record]:
         driver = raw.driver_connection
         if not isinstance(driver, asyncpg.Connection):
             raise TypeError("the engine's connections are not asyncpg's")
-        arguments = [values[name] for name in self.parameters]
         began = time.perf_counter()
         try:
             return await driver.fetch(self.sql, *arguments)
         except _CONNECTION_BROKEN as error:
-            # The pool must not hand this connection out again.
-            await connection.invalidate()
             raise DatabaseUnavailable from error
         except asyncio.CancelledError:
             # Cut off mid-statement, the connection's protocol is in an unknown state: close it
