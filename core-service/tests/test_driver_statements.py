@@ -5,7 +5,8 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import Numeric, bindparam, cast, select, text
+from fastapi import FastAPI
+from sqlalchemy import Numeric, bindparam, cast, event, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,3 +71,50 @@ async def test_the_bot_list_shows_each_bot_as_the_orm_path_does(
     assert listed.json()["total"] == 1
     past_the_end = await core_client.get("/api/v1/bots?offset=5", headers=user.headers)
     assert past_the_end.json() == {"items": [], "total": 1, "limit": 20, "offset": 5}
+
+
+async def test_a_request_that_reads_only_by_the_driver_opens_no_session_connection(
+    core_app: FastAPI, core_client: httpx.AsyncClient
+) -> None:
+    # A session's connection (its transaction, its checkout and return) costs several times
+    # the driver's own statement: a list the driver answers whole must not open one.
+    user = await signup(core_client)
+    await create_bot(core_client, user)
+    opened: list[object] = []
+
+    def connected(connection: object) -> None:
+        opened.append(connection)
+
+    engine: AsyncEngine = core_app.state.engine
+    event.listen(engine.sync_engine, "engine_connect", connected)
+    try:
+        listed = await core_client.get("/api/v1/bots", headers=user.headers)
+        me = await core_client.get("/api/v1/auth/me", headers=user.headers)  # the ORM's path
+    finally:
+        event.remove(engine.sync_engine, "engine_connect", connected)
+    assert (listed.status_code, listed.json()["total"], me.status_code) == (200, 1, 200)
+    assert len(opened) == 1  # the ORM's read alone
+
+
+async def test_a_connection_lost_under_a_driver_read_answers_503_and_is_not_reused(
+    core_app: FastAPI, core_client: httpx.AsyncClient, core_db: AsyncEngine
+) -> None:
+    user = await signup(core_client)
+    assert (await core_client.get("/api/v1/bots", headers=user.headers)).status_code == 200
+    settings = core_app.state.settings
+    async with core_db.connect() as connection:
+        # What a database restart or a proxy's idle timeout does to a pooled connection.
+        ended = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": settings.service_name},
+        )
+    assert ended == 1  # the one pooled connection of this sequential client
+
+    lost = await core_client.get("/api/v1/bots", headers=user.headers)
+    again = await core_client.get("/api/v1/bots", headers=user.headers)
+
+    assert (lost.status_code, lost.json()["error"]) == (503, "DatabaseUnavailable")
+    assert again.status_code == 200

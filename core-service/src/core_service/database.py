@@ -8,7 +8,7 @@ from typing import Annotated, Any, Self
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, Select, event, make_url
+from sqlalchemy import Connection, MetaData, PoolProxiedConnection, Select, event, make_url
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeEngine
+from sqlalchemy.util import greenlet_spawn
 
 from chatsphere_kit.server_timing import record_duration
 from core_service.config import Settings
@@ -26,11 +27,13 @@ from core_service.errors import DatabaseUnavailable
 __all__ = [
     "Base",
     "DriverStatement",
+    "EngineDep",
     "SessionDep",
     "SessionmakerDep",
     "create_engine",
     "create_read_sessionmaker",
     "create_sessionmaker",
+    "get_engine",
     "get_session",
     "get_sessionmaker",
 ]
@@ -182,6 +185,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def get_engine(request: Request) -> AsyncEngine:
+    """The app's engine, for reads the driver runs alone (``DriverStatement``): no session to
+    open and close around them."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+
+
 def _converts_results(type_: TypeEngine[Any]) -> bool:
     try:
         return type_.dialect_impl(_ASYNCPG).result_processor(_ASYNCPG, None) is not None
@@ -214,7 +227,9 @@ class DriverStatement:
 
     Only for reads that take no lock, on a session with nothing pending (it does not
     autoflush). It runs inside the session's transaction once the session has run a
-    statement; before that, the transaction has nothing of its own to see.
+    statement; before that, the transaction has nothing of its own to see. Given the engine
+    (``EngineDep``) instead of a session, it is for checks that run before anything else of
+    the request touches the database, as the active-user check does.
     """
 
     sql: str
@@ -232,20 +247,54 @@ class DriverStatement:
                 raise TypeError(f"column {column.key!r} needs SQLAlchemy's conversion")
         return cls(sql=str(compiled), parameters=tuple(compiled.positiontup or ()))
 
-    async def fetch(self, session: AsyncSession, values: Mapping[str, Any]) -> list[asyncpg.Record]:
-        """The rows, keyed by the statement's column labels."""
-        connection = await session.connection()
+    async def fetch(
+        self, source: AsyncSession | AsyncEngine, values: Mapping[str, Any]
+    ) -> list[asyncpg.Record]:
+        """The rows, keyed by the statement's column labels: on the session's connection once
+        its transaction has begun, otherwise on a connection of the pool's for this statement
+        alone (an engine is always the latter)."""
+        arguments = [values[name] for name in self.parameters]
+        if isinstance(source, AsyncEngine):
+            return await self._on_own_connection(source, arguments)
+        if not source.in_transaction():
+            # Nothing of the session's own to see yet: a connection checked out for this
+            # statement costs a fraction of beginning the session's transaction, and a request
+            # that only reads this way never begins one (BENCHMARKS.md, the two guards).
+            engine = source.bind
+            if not isinstance(engine, AsyncEngine):
+                raise TypeError("the session is not bound to an engine")
+            return await self._on_own_connection(engine, arguments)
+        connection = await source.connection()
         raw = await connection.get_raw_connection()
+        try:
+            return await self._run(raw, arguments)
+        except DatabaseUnavailable:
+            # The pool must not hand this connection out again, nor the session use it.
+            await connection.invalidate()
+            raise
+
+    async def _on_own_connection(
+        self, engine: AsyncEngine, arguments: list[Any]
+    ) -> list[asyncpg.Record]:
+        # Returned before anything else of the request takes one: a request holds one at a time.
+        raw = await engine.raw_connection()
+        try:
+            return await self._run(raw, arguments)
+        except DatabaseUnavailable as error:
+            raw.invalidate(error.__cause__)  # the pool must not hand this connection out again
+            raise
+        finally:
+            # Checking in may close the connection (pool overflow), which awaits the driver.
+            await greenlet_spawn(raw.close)
+
+    async def _run(self, raw: PoolProxiedConnection, arguments: list[Any]) -> list[asyncpg.Record]:
         driver = raw.driver_connection
         if not isinstance(driver, asyncpg.Connection):
             raise TypeError("the engine's connections are not asyncpg's")
-        arguments = [values[name] for name in self.parameters]
         began = time.perf_counter()
         try:
             return await driver.fetch(self.sql, *arguments)
         except _CONNECTION_BROKEN as error:
-            # The pool must not hand this connection out again.
-            await connection.invalidate()
             raise DatabaseUnavailable from error
         except asyncio.CancelledError:
             # Cut off mid-statement, the connection's protocol is in an unknown state: close it

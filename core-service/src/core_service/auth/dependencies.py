@@ -18,7 +18,7 @@ from core_service.auth.exceptions import InvalidToken, StaffOnly
 from core_service.auth.passwords import Passwords
 from core_service.auth.tokens import TokenClaims, VerifiedTokens
 from core_service.config import Settings
-from core_service.database import DriverStatement, SessionDep
+from core_service.database import DriverStatement, EngineDep, SessionDep
 from core_service.users.models import User
 
 __all__ = [
@@ -110,12 +110,16 @@ async def get_current_user(
 
 
 async def get_current_user_id(
-    claims: Annotated[TokenClaims, Depends(_bearer_claims)], session: SessionDep
+    claims: Annotated[TokenClaims, Depends(_bearer_claims)], engine: EngineDep
 ) -> uuid.UUID:
     """The id of the active user the bearer token names, checked with the same rule as
     ``CurrentUser`` but without loading the user and its plan; 401 otherwise. For routes that
-    need only the id."""
-    found = await _CURRENT_USER_ID.fetch(session, _token_values(claims))
+    need only the id.
+
+    Checked by the driver on a connection of its own, before the route's session (if it has
+    one) takes a connection: a route that reads only by the driver opens no session at all.
+    """
+    found = await _CURRENT_USER_ID.fetch(engine, _token_values(claims))
     if not found:
         raise InvalidToken
     user_id: uuid.UUID = found[0]["id"]

@@ -6,7 +6,7 @@ from core_service.auth.dependencies import CurrentUser, CurrentUserId
 from core_service.bots import service as bots_service
 from core_service.bots.dependencies import OwnedBot
 from core_service.bots.schemas import BotCreate, BotRead, BotUpdate
-from core_service.database import SessionDep
+from core_service.database import EngineDep, SessionDep
 from core_service.pagination import Page, PageQuery
 
 __all__ = ["router"]
@@ -22,9 +22,9 @@ async def create_bot(body: BotCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("")
-async def list_bots(user_id: CurrentUserId, session: SessionDep, page: PageQuery) -> Page[BotRead]:
-    """The caller's bots, newest first."""
-    bots, total = await bots_service.list_bots(session, owner_id=user_id, page=page)
+async def list_bots(user_id: CurrentUserId, engine: EngineDep, page: PageQuery) -> Page[BotRead]:
+    """The caller's bots, newest first (read by the driver alone: no session)."""
+    bots, total = await bots_service.list_bots(engine, owner_id=user_id, page=page)
     items = [BotRead.model_validate(dict(bot)) for bot in bots]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

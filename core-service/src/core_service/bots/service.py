@@ -6,7 +6,7 @@ import asyncpg
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core_service.bots.configuration import merge_configuration
 from core_service.bots.models import Bot
@@ -71,15 +71,15 @@ async def get_bot(session: AsyncSession, *, bot_id: uuid.UUID, owner_id: uuid.UU
 
 
 async def list_bots(
-    session: AsyncSession, *, owner_id: uuid.UUID, page: PageParams
+    source: AsyncSession | AsyncEngine, *, owner_id: uuid.UUID, page: PageParams
 ) -> tuple[list[asyncpg.Record], int]:
     """One page of the owner's bots (their columns by name), newest first, and how many
     there are."""
     values = {"owner_id": owner_id, "limit": page.limit, "offset": page.offset}
-    rows = await _PAGE_OF_BOTS.fetch(session, values)
+    rows = await _PAGE_OF_BOTS.fetch(source, values)
     if rows:
         return rows, rows[0]["total"]
-    counted = await _COUNT_OF_BOTS.fetch(session, {"owner_id": owner_id})
+    counted = await _COUNT_OF_BOTS.fetch(source, {"owner_id": owner_id})
     return [], counted[0]["total"]
 
 
