@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
+import psutil
 from pgvector.asyncpg import register_vector
 
 from agent_service.ingestion.embedders import HashEmbedder
@@ -86,9 +87,10 @@ def main() -> None:
             agents.enter_context(_agent(dsn, hybrid)) for hybrid in (False, True)
         )
         load = asyncio.run(_load(dsn, table, tenants, topics))
-        urls = {"api": vector.url, "hybrid": hybrid_agent.url}
+        agents_by_path = {"api": vector, "hybrid": hybrid_agent}
         measured = {
-            size: asyncio.run(_measure(dsn, table, urls, asked)) for size, asked in queries.items()
+            size: asyncio.run(_measure(dsn, table, agents_by_path, asked))
+            for size, asked in queries.items()
         }
     _report(tenants, load, measured)
 
@@ -98,6 +100,8 @@ def _agent(dsn: str, hybrid: bool) -> AbstractContextManager[Service]:
     load, as starting under the load of an index build can take longer than a minute."""
     env = {
         "AGENT_DATABASE_URL": dsn,
+        # The passages are loaded as the hash embedder's vectors, into its table.
+        "AGENT_EMBEDDER": "hash",
         "AGENT_HASH_DIMENSIONS": str(DIMENSIONS),
         "AGENT_HYBRID_SEARCH": "true" if hybrid else "false",
         "AGENT_LOG_LEVEL": "WARNING",
@@ -277,11 +281,18 @@ def _records(
         yield batch
 
 
+def _cpu_seconds(service: Service) -> float:
+    times = psutil.Process(service.process.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 async def _measure(
-    dsn: str, table: str, urls: dict[str, str], asked: Sequence[tuple[str, str]]
+    dsn: str, table: str, agents: dict[str, Service], asked: Sequence[tuple[str, str]]
 ) -> dict[str, Any]:
     """Latencies and top 10 of each path, taking turns query by query (raw SQL, then each
-    agent), so that the machine's load at any moment weighs on all of them; then exact search."""
+    agent), so that the machine's load at any moment weighs on all of them; then exact search.
+    Each agent's CPU time per request is counted too: unlike latency, the load does not move it."""
+    urls = {path: service.url for path, service in agents.items()}
     vectors = HashEmbedder(DIMENSIONS).embed_sync([query for _, query in asked])
     turns = [(namespace, query, vectors[n]) for n, (namespace, query) in enumerate(asked)]
     connection = await asyncpg.connect(dsn)
@@ -293,6 +304,7 @@ async def _measure(
     latencies: dict[str, list[float]] = {path: [] for path in ["raw", *urls]}
     found: dict[str, list[list[str]]] = {path: [] for path in ["raw", *urls]}
     sql = SQL_TOP_10.format(table=table)
+    cpu_before = {path: _cpu_seconds(service) for path, service in agents.items()}
     try:
         # The floor: plain SQL with pgvector's settings for filtered search.
         await connection.execute("SET hnsw.ef_search = 100")
@@ -310,6 +322,10 @@ async def _measure(
                 latencies[path].append((time.perf_counter() - started) * 1000)
                 answer.raise_for_status()
                 found[path].append([match["chunk_id"] for match in answer.json()["matches"]])
+        cpu_ms = {
+            path: round((_cpu_seconds(agents[path]) - before) * 1000 / len(found[path]), 3)
+            for path, before in cpu_before.items()
+        }
         await connection.execute("SET enable_indexscan = off")
         exact = [[r["id"] for r in await connection.fetch(sql, n, v)] for n, _, v in turns]
     finally:
@@ -320,6 +336,7 @@ async def _measure(
         "latencies": {path: samples[10:] for path, samples in latencies.items()},
         "found": {path: ids[10:] for path, ids in found.items()},
         "exact": exact,
+        "agent_cpu_ms_per_request": cpu_ms,
     }
 
 
@@ -349,16 +366,18 @@ def _report(
             "raw_recall_at_10": recall["raw"],
             "api_recall_at_10": recall["api"],
             "p95_api_to_raw": round(shown["api"][1] / shown["raw"][1], 2),
+            "agent_cpu_ms_per_request": runs["agent_cpu_ms_per_request"],
         }
         rows.append(
             [size, len(counts), f"{min(counts)}-{max(counts)}", *shown["raw"], recall["raw"]]
             + [*shown["api"], recall["api"], figures[size]["p95_api_to_raw"], *shown["hybrid"]]
+            + list(runs["agent_cpu_ms_per_request"].values())
         )
     print_table(
         f"Many tenants: {TOTAL} passages x {DIMENSIONS} dims in {len(tenants)} namespaces,"
         f" {QUERIES} queries a size, 1 client",
         ["size", "ns", "passages", "raw p50", "raw p95", "raw r@10", "api p50", "api p95"]
-        + ["api r@10", "p95 api/raw", "hybrid p50", "hybrid p95"],
+        + ["api r@10", "p95 api/raw", "hybrid p50", "hybrid p95", "api cpu ms", "hybrid cpu ms"],
         rows,
     )
     print(f"load: {load}")

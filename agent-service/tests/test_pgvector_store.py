@@ -6,6 +6,8 @@ import uuid
 import asyncpg
 import numpy as np
 
+from agent_service.config import Settings
+from agent_service.database import create_pool
 from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
 from agent_service.retrieval.store import VectorRecord
 from testsupport.postgres import PostgresServer
@@ -47,6 +49,31 @@ async def test_keyword_ranking_is_bounded_in_large_namespaces(
     capped = await bounded.keyword_search(namespace, "invoice", top_k=20, document_ids=None)
     assert len(found) == 20
     assert len(capped) == 10
+
+
+async def test_a_vector_search_is_one_statement_on_a_connection_set_up_for_it(
+    agent_settings: Settings, pgvector_store: PgVectorStore
+) -> None:
+    settings = agent_settings.model_copy(
+        update={"database_pool_min_size": 1, "database_pool_max_size": 1, "hnsw_ef_search": 77}
+    )
+    pool = await create_pool(settings)
+    statements: list[str] = []
+    try:
+        async with pool.acquire() as connection:  # the pool's only connection
+            connection.add_query_logger(lambda query: statements.append(query.query))
+        statements.clear()
+        store = PgVectorStore(pool, table=table_name_for("store-tests", 256))
+        vector = np.full(256, 1 / 16, dtype=np.float32)
+        await store.vector_search(f"bot-{uuid.uuid4()}", vector, top_k=5, document_ids=None)
+        assert len(statements) == 1, statements
+        in_force = await pool.fetchrow(
+            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+            " current_setting('plan_cache_mode')"
+        )
+    finally:
+        await pool.close()
+    assert tuple(in_force or ()) == ("77", "relaxed_order", "force_custom_plan")
 
 
 def test_table_names_are_safe_identifiers() -> None:

@@ -65,21 +65,23 @@ class Retriever:
         so that a follow-up such as "and when is it skipped?" finds the topic it refers to
         while a new topic still outranks the old one.
         """
-        pool_size = max(top_k, self.candidates)
+        fused = self.hybrid and self.store.supports_keyword_search
+        # Only fusion needs more candidates than the answer holds.
+        pool_size = max(top_k, self.candidates) if fused else top_k
         vector = await self._query_vector(query, context)
         by_vector = await self.store.vector_search(
             namespace, vector, top_k=pool_size, document_ids=document_ids
         )
         # A similarity of zero or less means nothing in common: not a candidate at all.
-        by_vector = [replace(m, similarity=m.score) for m in by_vector if m.score > 0.0]
-        if self.hybrid and self.store.supports_keyword_search:
+        by_vector = [match for match in by_vector if match.score > 0.0]
+        if fused:
             words = f"{query} {context}" if context else query
             by_words = await self.store.keyword_search(
                 namespace, words, top_k=pool_size, document_ids=document_ids
             )
             matches = _fuse(by_vector, by_words, k=self.rrf_k, vector_weight=self.vector_weight)
         else:
-            matches = [replace(match, score=min(match.score, 1.0)) for match in by_vector]
+            matches = [_at_most_one(match) for match in by_vector]
         if min_score is not None:
             matches = [match for match in matches if match.score >= min_score]
         return matches[:top_k]
@@ -96,6 +98,11 @@ class Retriever:
         combined: Matrix = vector + CONTEXT_WEIGHT * (await self.embedder.embed_query(context))[0]
         norm = float(np.linalg.norm(combined))
         return (combined / norm).astype(np.float32) if norm else vector
+
+
+def _at_most_one(match: StoredMatch) -> StoredMatch:
+    """Rounding can put a cosine similarity a hair above 1."""
+    return match if match.score <= 1.0 else replace(match, score=1.0)
 
 
 def _fuse(
