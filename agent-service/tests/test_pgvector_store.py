@@ -7,7 +7,9 @@ import asyncpg
 import numpy as np
 
 from agent_service.config import Settings
-from agent_service.database import create_pool
+from agent_service.database import create_pool, plain_dsn
+from agent_service.ingestion.embedders import HashEmbedder
+from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
 from agent_service.retrieval.store import VectorRecord
 from testsupport.postgres import PostgresServer
@@ -74,6 +76,37 @@ async def test_a_vector_search_is_one_statement_on_a_connection_set_up_for_it(
     finally:
         await pool.close()
     assert tuple(in_force or ()) == ("77", "relaxed_order", "force_custom_plan")
+
+
+async def test_hybrid_search_runs_its_two_searches_at_once(
+    pgvector_store: PgVectorStore, pgvector_pool: asyncpg.Pool, agent_database_url: str
+) -> None:
+    retriever = Retriever(embedder=HashEmbedder(256), store=pgvector_store)
+    table = table_name_for("store-tests", 256)
+    # Two connections open beforehand: a connection starting behind the lock would wait too.
+    async with pgvector_pool.acquire(), pgvector_pool.acquire():
+        pass
+    locker = await asyncpg.connect(plain_dsn(agent_database_url))
+    waiting = 0
+    try:
+        async with locker.transaction():
+            # Both searches queue behind this lock only if both were sent before either ended.
+            await locker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            search = asyncio.create_task(
+                retriever.retrieve(f"bot-{uuid.uuid4()}", "invoices sent monthly", top_k=5)
+            )
+            for _ in range(100):
+                waiting = await locker.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if waiting == 2:
+                    break
+                await asyncio.sleep(0.05)
+        assert await search == []
+    finally:
+        await locker.close()
+    assert waiting == 2
 
 
 def test_table_names_are_safe_identifiers() -> None:
