@@ -41,6 +41,8 @@ def main() -> None:
     with embedded_database("bench_agent") as database:
         base_env = {
             "AGENT_DATABASE_URL": database.url_for("bench_agent"),
+            # The raw floor reads the hash embedder's table: the agent must write and read it too.
+            "AGENT_EMBEDDER": "hash",
             "AGENT_HASH_DIMENSIONS": str(DIMENSIONS),
             "AGENT_LOG_LEVEL": "WARNING",
         }

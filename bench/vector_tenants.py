@@ -32,10 +32,12 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
+import psutil
 from pgvector.asyncpg import register_vector
 
 from agent_service.ingestion.embedders import HashEmbedder
 from agent_service.retrieval.pgvector_store import table_name_for
+from agent_service.retrieval.schema import MIGRATIONS, migrate_passages_table
 from bench.harness import Service, print_table, uvicorn_service, write_result
 from bench.workload import vocabulary
 from testsupport.postgres import (
@@ -61,6 +63,10 @@ SERVER_SETTINGS = {
     "max_parallel_maintenance_workers": "2",
     "max_wal_size": "8GB",
 }
+# Also measure agents of other sources (e.g. an older commit's agent-service/src), side by side.
+BASELINE_SOURCE = os.environ.get("BENCH_TENANT_BASELINE_SRC")
+# Load a schema version 2 table (one HNSW graph) and time migration 3 on it.
+MIGRATION = os.environ.get("BENCH_TENANT_MIGRATION") == "1"
 SQL_TOP_10 = "SELECT id FROM {table} WHERE namespace = $1 ORDER BY embedding <=> $2 LIMIT 10"
 
 
@@ -81,28 +87,40 @@ def main() -> None:
     topics = _topics(rng, max(100, TOTAL // 200))
     queries = _queries(rng, tenants, topics)
     table = table_name_for(f"hash-{DIMENSIONS}", DIMENSIONS)
-    with _tuned_database() as dsn, ExitStack() as agents:
-        vector, hybrid_agent = (
-            agents.enter_context(_agent(dsn, hybrid)) for hybrid in (False, True)
-        )
-        load = asyncio.run(_load(dsn, table, tenants, topics))
-        urls = {"api": vector.url, "hybrid": hybrid_agent.url}
+    with _tuned_database() as dsn, ExitStack() as stack:
+        if MIGRATION:
+            load = asyncio.run(_load_version_2_then_migrate(dsn, table, tenants, topics))
+        agents = {
+            f"{path}{suffix}": stack.enter_context(_agent(dsn, path == "hybrid", source))
+            for suffix, source in (("", None), ("-before", BASELINE_SOURCE))
+            if suffix == "" or source
+            for path in ("api", "hybrid")
+        }
+        if not MIGRATION:
+            load = asyncio.run(_load(dsn, table, tenants, topics))
         measured = {
-            size: asyncio.run(_measure(dsn, table, urls, asked)) for size, asked in queries.items()
+            size: asyncio.run(_measure(dsn, table, agents, asked))
+            for size, asked in queries.items()
         }
     _report(tenants, load, measured)
 
 
-def _agent(dsn: str, hybrid: bool) -> AbstractContextManager[Service]:
-    """An agent on the benchmark's database, vector-only or hybrid; both start before the
-    load, as starting under the load of an index build can take longer than a minute."""
+def _agent(dsn: str, hybrid: bool, source: str | None) -> AbstractContextManager[Service]:
+    """An agent on the benchmark's database, vector-only or hybrid, of this checkout or of the
+    agent sources in ``source``; they start before the load, as starting under the load of an
+    index build can take longer than a minute."""
     env = {
         "AGENT_DATABASE_URL": dsn,
+        # The passages are loaded as the hash embedder's vectors, into its table.
+        "AGENT_EMBEDDER": "hash",
         "AGENT_HASH_DIMENSIONS": str(DIMENSIONS),
         "AGENT_HYBRID_SEARCH": "true" if hybrid else "false",
         "AGENT_LOG_LEVEL": "WARNING",
     }
-    name = "agent-tenants-hybrid" if hybrid else "agent-tenants"
+    if source:
+        # Ahead of the installed checkout on the import path.
+        env["PYTHONPATH"] = os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])
+    name = f"agent-tenants{'-hybrid' if hybrid else ''}{'-before' if source else ''}"
     return uvicorn_service(name, "agent_service.main:create_app", env, ready_timeout_s=300)
 
 
@@ -204,6 +222,25 @@ async def _load(
     return {name: round(seconds, 1) for name, seconds in timings.items()}
 
 
+async def _load_version_2_then_migrate(
+    dsn: str, table: str, tenants: Sequence[Tenant], topics: Sequence[list[str]]
+) -> dict[str, float]:
+    """The load into the table of schema version 2, then migration 3 on it, timed as an agent
+    starting on it would run it."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await migrate_passages_table(
+            connection, table=table, dimensions=DIMENSIONS, migrations=MIGRATIONS[:2]
+        )
+        timings = await _load(dsn, table, tenants, topics)
+        started = time.perf_counter()
+        await migrate_passages_table(connection, table=table, dimensions=DIMENSIONS)
+        timings["migration 3 s"] = round(time.perf_counter() - started, 1)
+    finally:
+        await connection.close()
+    return timings
+
+
 async def _drop_indexes(connection: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
     """The table's secondary indexes (name, definition), dropped: built once after the load."""
     rows = await connection.fetch(
@@ -277,11 +314,18 @@ def _records(
         yield batch
 
 
+def _cpu_seconds(service: Service) -> float:
+    times = psutil.Process(service.process.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 async def _measure(
-    dsn: str, table: str, urls: dict[str, str], asked: Sequence[tuple[str, str]]
+    dsn: str, table: str, agents: dict[str, Service], asked: Sequence[tuple[str, str]]
 ) -> dict[str, Any]:
     """Latencies and top 10 of each path, taking turns query by query (raw SQL, then each
-    agent), so that the machine's load at any moment weighs on all of them; then exact search."""
+    agent), so that the machine's load at any moment weighs on all of them; then exact search.
+    Each agent's CPU time per request is counted too: unlike latency, the load does not move it."""
+    urls = {path: service.url for path, service in agents.items()}
     vectors = HashEmbedder(DIMENSIONS).embed_sync([query for _, query in asked])
     turns = [(namespace, query, vectors[n]) for n, (namespace, query) in enumerate(asked)]
     connection = await asyncpg.connect(dsn)
@@ -293,6 +337,7 @@ async def _measure(
     latencies: dict[str, list[float]] = {path: [] for path in ["raw", *urls]}
     found: dict[str, list[list[str]]] = {path: [] for path in ["raw", *urls]}
     sql = SQL_TOP_10.format(table=table)
+    cpu_before = {path: _cpu_seconds(service) for path, service in agents.items()}
     try:
         # The floor: plain SQL with pgvector's settings for filtered search.
         await connection.execute("SET hnsw.ef_search = 100")
@@ -310,6 +355,10 @@ async def _measure(
                 latencies[path].append((time.perf_counter() - started) * 1000)
                 answer.raise_for_status()
                 found[path].append([match["chunk_id"] for match in answer.json()["matches"]])
+        cpu_ms = {
+            path: round((_cpu_seconds(agents[path]) - before) * 1000 / len(found[path]), 3)
+            for path, before in cpu_before.items()
+        }
         await connection.execute("SET enable_indexscan = off")
         exact = [[r["id"] for r in await connection.fetch(sql, n, v)] for n, _, v in turns]
     finally:
@@ -320,6 +369,7 @@ async def _measure(
         "latencies": {path: samples[10:] for path, samples in latencies.items()},
         "found": {path: ids[10:] for path, ids in found.items()},
         "exact": exact,
+        "agent_cpu_ms_per_request": cpu_ms,
     }
 
 
@@ -340,27 +390,23 @@ def _report(
     figures: dict[str, dict[str, Any]] = {}
     for size, runs in measured.items():
         counts = [tenant.passages for tenant in tenants if tenant.size == size]
-        shown = {path: _p50_p95(samples) for path, samples in runs["latencies"].items()}
-        recall = {path: _recall(runs["found"][path], runs["exact"]) for path in ("raw", "api")}
-        figures[size] = {
-            "namespaces": len(counts),
-            "passages_min_max": [min(counts), max(counts)],
-            **{path: {"p50_ms": p50, "p95_ms": p95} for path, (p50, p95) in shown.items()},
-            "raw_recall_at_10": recall["raw"],
-            "api_recall_at_10": recall["api"],
-            "p95_api_to_raw": round(shown["api"][1] / shown["raw"][1], 2),
-        }
+        figures[size] = _size_figures(runs, counts)
+        shown = {path: (f["p50_ms"], f["p95_ms"]) for path, f in figures[size]["paths"].items()}
+        recall = {path: f["recall_at_10"] for path, f in figures[size]["paths"].items()}
+        cpu = runs["agent_cpu_ms_per_request"]
         rows.append(
             [size, len(counts), f"{min(counts)}-{max(counts)}", *shown["raw"], recall["raw"]]
             + [*shown["api"], recall["api"], figures[size]["p95_api_to_raw"], *shown["hybrid"]]
+            + [cpu["api"], cpu["hybrid"]]
         )
     print_table(
         f"Many tenants: {TOTAL} passages x {DIMENSIONS} dims in {len(tenants)} namespaces,"
         f" {QUERIES} queries a size, 1 client",
         ["size", "ns", "passages", "raw p50", "raw p95", "raw r@10", "api p50", "api p95"]
-        + ["api r@10", "p95 api/raw", "hybrid p50", "hybrid p95"],
+        + ["api r@10", "p95 api/raw", "hybrid p50", "hybrid p95", "api cpu ms", "hybrid cpu ms"],
         rows,
     )
+    _print_every_path(figures)
     print(f"load: {load}")
     met = all(f["api_recall_at_10"] >= 0.95 and f["p95_api_to_raw"] <= 3 for f in figures.values())
     write_result(
@@ -373,6 +419,43 @@ def _report(
             "sizes": figures,
             "targets": {"recall_at_10_ge_0_95_and_p95_le_3x_raw": met},
         },
+    )
+
+
+def _size_figures(runs: dict[str, Any], counts: Sequence[int]) -> dict[str, Any]:
+    """Per path: p50, p95, p95 against raw SQL's, recall@10 and the agent's CPU per request."""
+    paths: dict[str, dict[str, Any]] = {}
+    for path, samples in runs["latencies"].items():
+        p50, p95 = _p50_p95(samples)
+        paths[path] = {
+            "p50_ms": p50,
+            "p95_ms": p95,
+            "recall_at_10": _recall(runs["found"][path], runs["exact"]),
+        }
+    for path, figures in paths.items():
+        figures["p95_to_raw"] = round(figures["p95_ms"] / paths["raw"]["p95_ms"], 2)
+        figures["agent_cpu_ms_per_request"] = runs["agent_cpu_ms_per_request"].get(path)
+    return {
+        "namespaces": len(counts),
+        "passages_min_max": [min(counts), max(counts)],
+        "paths": paths,
+        "raw_recall_at_10": paths["raw"]["recall_at_10"],
+        "api_recall_at_10": paths["api"]["recall_at_10"],
+        "p95_api_to_raw": paths["api"]["p95_to_raw"],
+    }
+
+
+def _print_every_path(figures: dict[str, dict[str, Any]]) -> None:
+    rows = [
+        [size, path, f["p50_ms"], f["p95_ms"], f["p95_to_raw"], f["recall_at_10"]]
+        + [f["agent_cpu_ms_per_request"] or "-"]
+        for size, by_size in figures.items()
+        for path, f in by_size["paths"].items()
+    ]
+    print_table(
+        "Every path, taking turns query by query",
+        ["size", "path", "p50 ms", "p95 ms", "p95 / raw p95", "r@10", "agent cpu ms/request"],
+        rows,
     )
 
 

@@ -14,7 +14,12 @@ from pgvector.asyncpg import register_vector
 from agent_service.config import DEVELOPMENT_API_KEY, Environment, Settings
 from agent_service.database import plain_dsn
 from agent_service.main import create_app
-from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
+from agent_service.retrieval.pgvector_store import (
+    PgVectorStore,
+    ensure_schema,
+    session_settings,
+    table_name_for,
+)
 from testsupport.asgi import started_client
 from testsupport.postgres import PostgresServer
 
@@ -74,7 +79,13 @@ async def pgvector_pool(agent_database_url: str) -> AsyncIterator[asyncpg.Pool]:
             await ensure_schema(connection, table=_CONTRACT_TABLE, dimensions=256)
     finally:
         await connection.close()
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, init=register_vector)
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=4,
+        init=register_vector,
+        server_settings=session_settings(ef_search=100),
+    )
     yield pool
     await pool.close()
 

@@ -6,6 +6,10 @@ import uuid
 import asyncpg
 import numpy as np
 
+from agent_service.config import Settings
+from agent_service.database import create_pool, plain_dsn
+from agent_service.ingestion.embedders import HashEmbedder
+from agent_service.retrieval.hybrid import Retriever
 from agent_service.retrieval.pgvector_store import PgVectorStore, ensure_schema, table_name_for
 from agent_service.retrieval.store import VectorRecord
 from testsupport.postgres import PostgresServer
@@ -47,6 +51,62 @@ async def test_keyword_ranking_is_bounded_in_large_namespaces(
     capped = await bounded.keyword_search(namespace, "invoice", top_k=20, document_ids=None)
     assert len(found) == 20
     assert len(capped) == 10
+
+
+async def test_a_vector_search_is_one_statement_on_a_connection_set_up_for_it(
+    agent_settings: Settings, pgvector_store: PgVectorStore
+) -> None:
+    settings = agent_settings.model_copy(
+        update={"database_pool_min_size": 1, "database_pool_max_size": 1, "hnsw_ef_search": 77}
+    )
+    pool = await create_pool(settings)
+    statements: list[str] = []
+    try:
+        async with pool.acquire() as connection:  # the pool's only connection
+            connection.add_query_logger(lambda query: statements.append(query.query))
+        statements.clear()
+        store = PgVectorStore(pool, table=table_name_for("store-tests", 256))
+        vector = np.full(256, 1 / 16, dtype=np.float32)
+        await store.vector_search(f"bot-{uuid.uuid4()}", vector, top_k=5, document_ids=None)
+        assert len(statements) == 1, statements
+        in_force = await pool.fetchrow(
+            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+            " current_setting('plan_cache_mode')"
+        )
+    finally:
+        await pool.close()
+    assert tuple(in_force or ()) == ("77", "relaxed_order", "force_custom_plan")
+
+
+async def test_hybrid_search_runs_its_two_searches_at_once(
+    pgvector_store: PgVectorStore, pgvector_pool: asyncpg.Pool, agent_database_url: str
+) -> None:
+    retriever = Retriever(embedder=HashEmbedder(256), store=pgvector_store)
+    table = table_name_for("store-tests", 256)
+    # Two connections open beforehand: a connection starting behind the lock would wait too.
+    async with pgvector_pool.acquire(), pgvector_pool.acquire():
+        pass
+    locker = await asyncpg.connect(plain_dsn(agent_database_url))
+    waiting = 0
+    try:
+        async with locker.transaction():
+            # Both searches queue behind this lock only if both were sent before either ended.
+            await locker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            search = asyncio.create_task(
+                retriever.retrieve(f"bot-{uuid.uuid4()}", "invoices sent monthly", top_k=5)
+            )
+            for _ in range(100):
+                waiting = await locker.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if waiting == 2:
+                    break
+                await asyncio.sleep(0.05)
+        assert await search == []
+    finally:
+        await locker.close()
+    assert waiting == 2
 
 
 def test_table_names_are_safe_identifiers() -> None:

@@ -6,8 +6,15 @@ import asyncpg
 from pgvector.asyncpg import register_vector
 
 from agent_service.config import Settings
+from agent_service.retrieval.pgvector_store import session_settings
 
 __all__ = ["create_pool", "plain_dsn"]
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection returns to the pool: no query here sets, locks,
+    listens or leaves a cursor open, and the default reset would cost every query a second
+    round trip. (asyncpg still rolls back a transaction left open.)"""
 
 
 def plain_dsn(url: str) -> str:
@@ -37,8 +44,14 @@ async def create_pool(
         dsn,
         min_size=settings.database_pool_min_size,
         max_size=settings.database_pool_max_size,
-        server_settings={"application_name": settings.service_name},
+        # Settings given at connect time are the session's defaults: RESET ALL keeps them, and
+        # no query pays a round trip to set them.
+        server_settings={
+            "application_name": settings.service_name,
+            **session_settings(ef_search=settings.hnsw_ef_search),
+        },
         init=register_vector,
+        reset=_keep_session,
         # The vector database is a dependency like any provider: no query may hang a request.
         command_timeout=settings.provider_timeout_s,
     )

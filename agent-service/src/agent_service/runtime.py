@@ -115,12 +115,7 @@ def _build_store(settings: Settings, embedder: Embedder, pool: asyncpg.Pool | No
         if pool is None:
             raise RuntimeError("the pgvector store needs AGENT_DATABASE_URL")
         table = table_name_for(embedder.model, embedder.dimensions)
-        return PgVectorStore(
-            pool,
-            table=table,
-            ef_search=settings.hnsw_ef_search,
-            keyword_candidates=settings.keyword_candidates,
-        )
+        return PgVectorStore(pool, table=table, keyword_candidates=settings.keyword_candidates)
     return _pinecone_store(settings)
 
 

@@ -1,5 +1,6 @@
 """Hybrid retrieval: vector and full-text rankings fused with reciprocal rank fusion."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -65,21 +66,25 @@ class Retriever:
         so that a follow-up such as "and when is it skipped?" finds the topic it refers to
         while a new topic still outranks the old one.
         """
-        pool_size = max(top_k, self.candidates)
-        vector = await self._query_vector(query, context)
-        by_vector = await self.store.vector_search(
-            namespace, vector, top_k=pool_size, document_ids=document_ids
-        )
-        # A similarity of zero or less means nothing in common: not a candidate at all.
-        by_vector = [replace(m, similarity=m.score) for m in by_vector if m.score > 0.0]
-        if self.hybrid and self.store.supports_keyword_search:
+        fused = self.hybrid and self.store.supports_keyword_search
+        # Only fusion needs more candidates than the answer holds.
+        pool_size = max(top_k, self.candidates) if fused else top_k
+        by_vector = self._by_vector(namespace, query, context, pool_size, document_ids)
+        if fused:
             words = f"{query} {context}" if context else query
-            by_words = await self.store.keyword_search(
-                namespace, words, top_k=pool_size, document_ids=document_ids
+            # Both searches at once, on two connections: each mostly waits for its round trip
+            # (and the vector one first for the embedder, which may be a remote call).
+            vector_ranking, by_words = await asyncio.gather(
+                by_vector,
+                self.store.keyword_search(
+                    namespace, words, top_k=pool_size, document_ids=document_ids
+                ),
             )
-            matches = _fuse(by_vector, by_words, k=self.rrf_k, vector_weight=self.vector_weight)
+            matches = _fuse(
+                vector_ranking, by_words, k=self.rrf_k, vector_weight=self.vector_weight
+            )
         else:
-            matches = [replace(match, score=min(match.score, 1.0)) for match in by_vector]
+            matches = [_at_most_one(match) for match in await by_vector]
         if min_score is not None:
             matches = [match for match in matches if match.score >= min_score]
         return matches[:top_k]
@@ -89,6 +94,21 @@ class Retriever:
         meaning is close enough (``min_similarity``, calibrated per embedder)."""
         return match.shares_words or (match.similarity or 0.0) >= self.min_similarity
 
+    async def _by_vector(
+        self,
+        namespace: str,
+        query: str,
+        context: str | None,
+        pool_size: int,
+        document_ids: Sequence[str] | None,
+    ) -> list[StoredMatch]:
+        vector = await self._query_vector(query, context)
+        found = await self.store.vector_search(
+            namespace, vector, top_k=pool_size, document_ids=document_ids
+        )
+        # A similarity of zero or less means nothing in common: not a candidate at all.
+        return [match for match in found if match.score > 0.0]
+
     async def _query_vector(self, query: str, context: str | None) -> Matrix:
         vector: Matrix = (await self.embedder.embed_query(query))[0]
         if not context:
@@ -96,6 +116,11 @@ class Retriever:
         combined: Matrix = vector + CONTEXT_WEIGHT * (await self.embedder.embed_query(context))[0]
         norm = float(np.linalg.norm(combined))
         return (combined / norm).astype(np.float32) if norm else vector
+
+
+def _at_most_one(match: StoredMatch) -> StoredMatch:
+    """Rounding can put a cosine similarity a hair above 1."""
+    return match if match.score <= 1.0 else replace(match, score=1.0)
 
 
 def _fuse(

@@ -13,13 +13,44 @@ from agent_service.ingestion.embedders import Matrix
 from agent_service.retrieval.schema import migrate_passages_table
 from agent_service.retrieval.store import StoredMatch, VectorRecord
 
-__all__ = ["PgVectorStore", "ensure_schema", "table_name_for"]
+__all__ = ["PgVectorStore", "ensure_schema", "session_settings", "table_name_for"]
 
 _MAX_QUERY_WORDS = 64
 _QUERY_WORD = re.compile(r"[^\W_]+")
 # A code: alphanumeric parts joined by separators (ZK-4471, HTTP/2, v1.2.3), or a word with a digit.
 _CODE = re.compile(r"[^\W_]+(?:[-/.:][^\W_]+)+|[^\W_]*\d[^\W_]*")
 _MAX_CODES = 8
+
+# websearch_to_tsquery never raises on user input; 'or' makes any word enough to match.
+# Ranking reads every matching row, and in a large namespace a common word matches most
+# of them: rank at most keyword_candidates ($5) matches (the vector half still sees them all).
+_KEYWORD_SQL = """
+    WITH q AS (
+        SELECT websearch_to_tsquery('english', $1) AS prose,
+            to_tsquery('simple', $6) AS code_words,
+            to_tsquery('simple', $7) AS codes
+    ), matches AS (
+        SELECT id, document_id, content, metadata, content_tsv, code_tsv
+        FROM {table}, q
+        WHERE namespace = $2 AND (content_tsv @@ q.prose OR code_tsv @@ q.code_words)
+            AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
+        LIMIT $5
+    )
+    SELECT id, document_id, content, metadata,
+        ts_rank(content_tsv, q.prose, 1) + coalesce(ts_rank(code_tsv, q.code_words, 1), 0)
+            + CASE WHEN code_tsv @@ q.codes THEN 1.0 ELSE 0.0 END AS score
+    FROM matches, q
+    ORDER BY score DESC, id
+    LIMIT $4
+"""
+
+_VECTOR_SQL = """
+    SELECT id, document_id, content, metadata, 1 - (embedding <=> $1) AS score
+    FROM {table}
+    WHERE namespace = $2 AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
+    ORDER BY embedding <=> $1
+    LIMIT $4
+"""
 
 
 def table_name_for(model: str, dimensions: int) -> str:
@@ -30,26 +61,39 @@ def table_name_for(model: str, dimensions: int) -> str:
     return f"passages_{slug}"[:63]
 
 
+def session_settings(*, ef_search: int) -> dict[str, str]:
+    """What every connection of the store's pool starts with (its vector queries need them).
+
+    The namespace filter is applied after the index scan: without iterative scans a namespace
+    sharing its partition's graph would get fewer than top_k rows back. A custom plan per query
+    lets the planner see the partition and the namespace's size there (a generic plan, which a
+    prepared statement falls back to, picks one strategy, exact or HNSW, for every size).
+    """
+    return {
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": str(ef_search),
+        "plan_cache_mode": "force_custom_plan",
+    }
+
+
 async def ensure_schema(connection: asyncpg.Connection, *, table: str, dimensions: int) -> None:
     """Bring ``table`` to the latest schema version (see ``retrieval.schema``)."""
     await migrate_passages_table(connection, table=table, dimensions=dimensions)
 
 
 class PgVectorStore:
-    """The default store. Upsert is ``INSERT … ON CONFLICT (namespace, id) DO UPDATE``."""
+    """The default store. Upsert is ``INSERT … ON CONFLICT (namespace, id) DO UPDATE``.
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        *,
-        table: str,
-        ef_search: int = 100,
-        keyword_candidates: int = 1_000,
-    ) -> None:
+    Its pool's connections must start with ``session_settings`` (``database.create_pool``).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, table: str, keyword_candidates: int = 1_000) -> None:
         self._pool = pool
         self._table = table
-        self._ef_search = ef_search
         self._keyword_candidates = keyword_candidates
+        # Built once: the statement text is also the key of asyncpg's prepared statement cache.
+        self._vector_sql = _VECTOR_SQL.format(table=table)
+        self._keyword_sql = _KEYWORD_SQL.format(table=table)
 
     @property
     def supports_keyword_search(self) -> bool:
@@ -104,29 +148,13 @@ class PgVectorStore:
         self, namespace: str, vector: Matrix, *, top_k: int, document_ids: Sequence[str] | None
     ) -> list[StoredMatch]:
         """HNSW nearest neighbours inside the namespace (and documents), best first."""
-        sql = f"""
-            SELECT id, document_id, content, metadata, 1 - (embedding <=> $1) AS score
-            FROM {self._table}
-            WHERE namespace = $2 AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
-            ORDER BY embedding <=> $1
-            LIMIT $4
-        """  # noqa: S608
-        async with self._pool.acquire() as connection:
-            # Session settings in one round trip, no transaction around them: the pool resets
-            # every connection it takes back (RESET ALL), and each round trip is felt by a query
-            # that itself takes a fraction of a millisecond in a small namespace.
-            # The namespace filter is applied after the index scan: without iterative scans a
-            # namespace sharing its partition's graph would get fewer than top_k rows back.
-            # A custom plan per query lets the planner see the partition and the namespace's
-            # size there (a generic plan picks one strategy, exact or HNSW, for every size).
-            await connection.execute(
-                "SET hnsw.iterative_scan = relaxed_order;"
-                f" SET hnsw.ef_search = {int(self._ef_search)};"
-                " SET plan_cache_mode = force_custom_plan"
-            )
-            rows = await connection.fetch(sql, vector, namespace, _ids(document_ids), top_k)
+        rows = await self._pool.fetch(
+            self._vector_sql, vector, namespace, _ids(document_ids), top_k
+        )
+        matches = [_match(row, similarity=True) for row in rows]
         # relaxed_order may return rows slightly out of order.
-        return sorted((_match(row) for row in rows), key=lambda match: -match.score)
+        matches.sort(key=lambda match: -match.score)
+        return matches
 
     async def keyword_search(
         self, namespace: str, query: str, *, top_k: int, document_ids: Sequence[str] | None
@@ -141,30 +169,8 @@ class PgVectorStore:
         terms = _QUERY_WORD.findall(query)[:_MAX_QUERY_WORDS]
         if not terms:
             return []
-        # websearch_to_tsquery never raises on user input; 'or' makes any word enough to match.
-        # Ranking reads every matching row, and in a large namespace a common word matches most
-        # of them: rank at most keyword_candidates matches (the vector half still sees them all).
-        sql = f"""
-            WITH q AS (
-                SELECT websearch_to_tsquery('english', $1) AS prose,
-                    to_tsquery('simple', $6) AS code_words,
-                    to_tsquery('simple', $7) AS codes
-            ), matches AS (
-                SELECT id, document_id, content, metadata, content_tsv, code_tsv
-                FROM {self._table}, q
-                WHERE namespace = $2 AND (content_tsv @@ q.prose OR code_tsv @@ q.code_words)
-                    AND ($3::text[] IS NULL OR document_id = ANY($3::text[]))
-                LIMIT $5
-            )
-            SELECT id, document_id, content, metadata,
-                ts_rank(content_tsv, q.prose, 1) + coalesce(ts_rank(code_tsv, q.code_words, 1), 0)
-                    + CASE WHEN code_tsv @@ q.codes THEN 1.0 ELSE 0.0 END AS score
-            FROM matches, q
-            ORDER BY score DESC, id
-            LIMIT $4
-        """  # noqa: S608
         rows = await self._pool.fetch(
-            sql,
+            self._keyword_sql,
             " or ".join(terms),
             namespace,
             _ids(document_ids),
@@ -200,14 +206,17 @@ def _ids(document_ids: Sequence[str] | None) -> list[str] | None:
     return None if document_ids is None else list(document_ids)
 
 
-def _match(row: asyncpg.Record) -> StoredMatch:
+def _match(row: asyncpg.Record, *, similarity: bool = False) -> StoredMatch:
+    """A row as a match; ``similarity``: the score is the vector search's cosine similarity."""
     metadata: Any = row["metadata"]
+    score = float(row["score"])
     return StoredMatch(
         id=row["id"],
         document_id=row["document_id"],
         text=row["content"],
-        score=float(row["score"]),
+        score=score,
         metadata=json.loads(metadata) if isinstance(metadata, str) else dict(metadata),
+        similarity=score if similarity else None,
     )
 
 

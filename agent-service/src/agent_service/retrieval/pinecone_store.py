@@ -105,10 +105,12 @@ def _from_pinecone(id_: str, score: float | None, metadata: dict[str, Any] | Non
         for key, value in stored.items()
         if key.startswith(_USER_PREFIX) and key not in _RESERVED
     }
+    similarity = float(score or 0.0)
     return StoredMatch(
         id=id_,
         document_id=str(stored.get("document_id", "")),
         text=str(stored.get("text", "")),
-        score=float(score or 0.0),
+        score=similarity,
         metadata=user,
+        similarity=similarity,
     )

@@ -24,9 +24,10 @@ class VectorRecord:
 class StoredMatch:
     """A passage found by a search, with the backend's own score (higher is better).
 
-    After hybrid fusion, ``similarity`` keeps the vector search's cosine similarity (None when
-    only the word search found it) and ``shares_words`` whether the word search found it: the
-    fused score ranks, these two say whether the passage is relevant at all.
+    ``similarity`` is the vector search's cosine similarity (a vector search sets it, and it
+    survives hybrid fusion; None when only the word search found the passage), and
+    ``shares_words`` whether the word search found it: the fused score ranks, these two say
+    whether the passage is relevant at all.
     """
 
     id: str
@@ -70,7 +71,8 @@ class VectorStore(Protocol):
     async def vector_search(
         self, namespace: str, vector: Matrix, *, top_k: int, document_ids: Sequence[str] | None
     ) -> list[StoredMatch]:
-        """Nearest passages by cosine similarity (score in [-1, 1]), best first."""
+        """Nearest passages by cosine similarity (score in [-1, 1], also as ``similarity``),
+        best first."""
         ...
 
     async def keyword_search(
