@@ -43,8 +43,12 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("CORE_DATABASE_URL", "DATABASE_URL"),
         description="postgresql+asyncpg://… ; unset means the embedded server of `make run`.",
     )
-    database_pool_size: int = Field(default=10, ge=1, le=200)
-    database_max_overflow: int = Field(default=20, ge=0, le=200)
+    # Kept open, not overflow: SQLAlchemy closes an overflow connection as soon as it is
+    # returned, so under load every request past the pool's size opened a new connection (and
+    # prepared its statements again); the same 30 as a pool of 10 + 20 overflow, reused,
+    # doubled the API's throughput (BENCHMARKS.md, "the connection pool").
+    database_pool_size: int = Field(default=30, ge=1, le=200)
+    database_max_overflow: int = Field(default=0, ge=0, le=200)
     database_statement_timeout_ms: int = Field(default=15_000, ge=0)
     database_pool_pre_ping: bool = Field(
         default=False,
