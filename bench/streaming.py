@@ -71,9 +71,16 @@ async def _timed(
     started: float, lines: AsyncIterator[str], is_token: Callable[[str], bool]
 ) -> StreamTiming:
     """Token arrival times from ``started`` (taken before the request was sent)."""
-    stamps = [time.perf_counter() - started async for line in lines if is_token(line)]
+    stamps: list[float] = []
+    last = ""
+    async for line in lines:
+        if is_token(line):
+            stamps.append(time.perf_counter() - started)
+        elif line:
+            last = line
     if not stamps:
-        raise RuntimeError("a stream ended without any token")
+        # Its last line says why (an error event's data, or the done event).
+        raise RuntimeError(f"a stream ended without any token; its last line: {last[:300]}")
     gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
     return StreamTiming(first_s=stamps[0], last_s=stamps[-1], gaps_s=gaps)
 
