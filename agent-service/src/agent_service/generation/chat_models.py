@@ -27,6 +27,7 @@ DEFAULT_TEMPERATURE = 0.2
 # A reachable server accepts a connection at once; the read timeout (a setting) covers the
 # answer itself.
 _CONNECT_TIMEOUT_S = 5.0
+_KEEPALIVE_EXPIRY_S = 2.0
 
 
 class ChatModelFactory:
@@ -48,7 +49,11 @@ class ChatModelFactory:
             # default pool (100) would make the next streams wait for a whole answer.
             connections = settings.provider_max_connections
             limits = httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
+                max_connections=connections,
+                max_keepalive_connections=connections,
+                # Dropped before a model server behind uvicorn (vLLM, 5 s) closes it: counted
+                # from when we read the last response, a busy process would reuse one late.
+                keepalive_expiry=_KEEPALIVE_EXPIRY_S,
             )
             # aiohttp's pool and its C parser: httpx's own pool looks at every open connection
             # each time a request starts or ends, and parses each streamed piece in Python;

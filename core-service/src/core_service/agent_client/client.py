@@ -43,6 +43,12 @@ __all__ = ["AgentClient", "ServerSentEvent", "create_agent_client", "create_agen
 # with backoff take over after them, so more tries here would only delay that.
 AGENT_RETRY_ATTEMPTS = 3
 
+# An idle connection is dropped well before the agent's server closes it (uvicorn: 5 s after its
+# last response). The server counts from when it sent the response and we from when we read it;
+# on a busy process these differ by seconds, and a connection both sides thought alive was reset
+# under the request (BENCHMARKS.md, "the resets under the 500-stream burst").
+KEEPALIVE_EXPIRY_S = 2.0
+
 _log = structlog.get_logger(__name__)
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
@@ -89,7 +95,11 @@ def create_agent_client(
     # Each answer being streamed holds a connection for its whole length: the transport's
     # default pool (100) would make the next streams wait for one and time out.
     connections = settings.agent_max_connections
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    limits = httpx.Limits(
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
     transport = transport or AiohttpTransport(limits=limits)
     return AgentClient(
         create_agent_http_client(settings, transport=transport),
