@@ -56,25 +56,31 @@ async def test_embeddings_are_batched_by_100_with_the_documented_fields(
     assert first["outputDimensionality"] == 768
 
 
+class SlowBatches:
+    """Answers each embedding batch after 50 ms and keeps the most batches in flight at once."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.05)
+        self.in_flight -= 1
+        return batch_embed(request)
+
+
 async def test_a_large_request_sends_its_batches_together_within_the_bound(
     client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
 ) -> None:
-    in_flight, most = 0, 0
-
-    async def slow_batch(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
-        return batch_embed(request)
-
-    httpx_mock.add_callback(slow_batch, url=EMBED_URL, is_reusable=True)
+    calls = SlowBatches()
+    httpx_mock.add_callback(calls.answer, url=EMBED_URL, is_reusable=True)
     texts = [f"passage number {n}" for n in range(256)]
     async with client_with(**GEMINI, embedding_batch_size=20, embedding_concurrency=3) as client:
         response = await client.post("/v1/embeddings", json={"texts": texts}, headers=auth)
     vectors = v1.EmbeddingsResponse.model_validate(response.json()).vectors
-    assert most == 3
+    assert calls.most == 3
     # The answers keep the order of the texts although the batches ran at once.
     expected = FAKE_MODEL.embed_sync([texts[0], texts[255]])
     assert [round(vectors[0][i] - float(expected[0][i]), 4) for i in range(5)] == [0.0] * 5
@@ -84,17 +90,8 @@ async def test_a_large_request_sends_its_batches_together_within_the_bound(
 async def test_the_batch_bound_is_per_request_so_requests_reach_the_embedder_together(
     client_with: Any, httpx_mock: HTTPXMock, auth: dict[str, str]
 ) -> None:
-    in_flight, most = 0, 0
-
-    async def slow_batch(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
-        return batch_embed(request)
-
-    httpx_mock.add_callback(slow_batch, url=EMBED_URL, is_reusable=True)
+    calls = SlowBatches()
+    httpx_mock.add_callback(calls.answer, url=EMBED_URL, is_reusable=True)
     async with client_with(**GEMINI, embedding_concurrency=1) as client:
         answers = await asyncio.gather(
             *(
@@ -104,7 +101,7 @@ async def test_the_batch_bound_is_per_request_so_requests_reach_the_embedder_tog
         )
     assert [answer.status_code for answer in answers] == [200] * 4
     # Four documents of one batch each: the bound of 1 is each one's, not the process's.
-    assert most == 4
+    assert calls.most == 4
 
 
 async def test_a_configured_base_url_receives_the_calls(
